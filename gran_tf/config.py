@@ -1,0 +1,42 @@
+"""Parsing gin files and bindings into one clear ConfigError on failure."""
+import os
+
+import gin
+
+from gran_tf.errors import ConfigError
+
+GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin")
+
+
+def register_configurables():
+    """Imports every module that registers gin configurables."""
+    import gran_tf.data  # noqa: F401
+    import gran_tf.distribute  # noqa: F401
+    import gran_tf.models  # noqa: F401
+    import gran_tf.training.losses  # noqa: F401
+    import gran_tf.training.trainer  # noqa: F401
+    import gran_tf.training.updaters  # noqa: F401
+
+
+def resolve_gin_file(path):
+    """A path as given, or a bare name looked up in the project's gin/ folder."""
+    if os.path.exists(path):
+        return path
+    candidate = os.path.join(GIN_DIR, path if path.endswith(".gin") else path + ".gin")
+    if os.path.exists(candidate):
+        return candidate
+    raise ConfigError(f"gin file {path!r} not found (looked in the working directory and {GIN_DIR})")
+
+
+def parse(gin_files=(), gin_params=()):
+    """Clears gin and parses ``gin_files`` then ``gin_params``; returns the config string."""
+    register_configurables()
+    gin.clear_config()
+    files = [resolve_gin_file(f) for f in gin_files]
+    try:
+        gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)
+    except (ValueError, SyntaxError, KeyError, TypeError, ImportError) as e:
+        message = " ".join(str(e).split())
+        raise ConfigError(f"bad gin config: {message}") from None
+    return gin.config_str()
+

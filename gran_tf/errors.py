@@ -1,0 +1,21 @@
+"""Errors that entry points turn into one clear line and exit code 2."""
+
+
+class GranError(Exception):
+    """Base class of the errors a user can fix (bad config, missing data)."""
+
+
+class ConfigError(GranError):
+    """An unknown name, a malformed gin file or an inconsistent setting."""
+
+
+class DataUnavailableError(GranError):
+    """A dataset is not on this machine and cannot be fetched."""
+
+
+class RunDirError(GranError):
+    """A run directory that belongs to another configuration or is unreadable."""
+
+
+class TrainingDivergedError(GranError):
+    """A loss or a weight became NaN/inf during training."""

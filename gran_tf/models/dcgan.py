@@ -1,0 +1,208 @@
+"""DCGAN building blocks: the up-sampling decoder, the strided-conv encoder, G and D.
+
+The decoder is GRAN's f (one fully connected layer, then fractionally strided convolutions)
+and the encoder its mirror image g (strided convolutions, then a fully connected layer);
+a DCGAN generator is a decoder fed z directly (GRAN paper §3.1, Fig. 29).
+"""
+import gin
+import keras
+from keras import layers
+
+from gran_tf.errors import ConfigError
+from gran_tf.models.registry import configurable_model
+
+
+def batch_norm(name=None):
+    # synchronized=True: batch statistics over the global batch under tf.distribute, so a
+    # mirrored run makes the same update as one device; a no-op without a strategy.
+    return layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name=name)
+
+
+def start_size(image_shape, kernels):
+    """Spatial size before the first transposed conv: image size / 2^(#upsamplings)."""
+    n_up = len(kernels) - 1
+    size = image_shape[0] / 2**n_up
+    if image_shape[0] != image_shape[1] or size != int(size) or size < 1:
+        raise ConfigError(
+            f"image shape {tuple(image_shape)} cannot be reached from kernels {list(kernels)} "
+            f"by {n_up} stride-2 upsamplings"
+        )
+    if kernels[-1] != image_shape[-1]:
+        raise ConfigError(f"last kernel count {kernels[-1]} != image channels {image_shape[-1]}")
+    return int(size)
+
+
+def build_by_calling(model, input_shape):
+    """Creates a subclassed model's variables by running it once on zeros (graph-safe later)."""
+    model.call(keras.ops.zeros((1, *input_shape[1:])))
+    model.built = True
+
+
+class Decoder(keras.Model):
+    """f: FC to s x s x k0 (BN, ReLU), then 5x5 stride-2 transposed convs k0 → ... → channels.
+
+    Hidden layers use BN + ReLU; the last layer is linear (the caller applies σ or tanh).
+    """
+
+    def __init__(self, image_shape, kernels, filter_size=5, use_bn=True, name="decoder", **kw):
+        super().__init__(name=name, **kw)
+        self.image_shape = tuple(image_shape)
+        self.kernels = list(kernels)
+        s = start_size(image_shape, kernels)
+        self.fc = layers.Dense(s * s * kernels[0], name="fc")
+        self.fc_bn = batch_norm("fc_bn") if use_bn else None
+        self.reshape = layers.Reshape((s, s, kernels[0]))
+        self.deconvs, self.bns = [], []
+        for i, k in enumerate(kernels[1:]):
+            self.deconvs.append(
+                layers.Conv2DTranspose(k, filter_size, strides=2, padding="same", name=f"deconv{i}")
+            )
+            last = i == len(kernels) - 2
+            self.bns.append(batch_norm(f"bn{i}") if use_bn and not last else None)
+
+    def build(self, input_shape):
+        build_by_calling(self, input_shape)
+
+    def call(self, h, training=False):
+        x = self.fc(h)
+        if self.fc_bn is not None:
+            x = self.fc_bn(x, training=training)
+        x = self.reshape(keras.activations.relu(x))
+        for i, (deconv, bn) in enumerate(zip(self.deconvs, self.bns)):
+            x = deconv(x)
+            if i < len(self.deconvs) - 1:
+                if bn is not None:
+                    x = bn(x, training=training)
+                x = keras.activations.relu(x)
+        return x
+
+
+class Encoder(keras.Model):
+    """g: 5x5 stride-2 convs (LeakyReLU, BN after the first), then an FC layer.
+
+    With ``tied=decoder``, conv i reuses the kernel of the decoder's mirror transposed conv
+    (a Conv2DTranspose k_i→k_{i+1} kernel has shape (5, 5, k_{i+1}, k_i), exactly the shape of a
+    Conv2D k_{i+1}→k_i kernel), keeping its own biases.
+    """
+
+    def __init__(self, image_shape, kernels, out_dim, filter_size=5, out_activation=None,
+                 use_bn=True, tied=None, name="encoder", **kw):
+        super().__init__(name=name, **kw)
+        self.filters = list(reversed(kernels[:-1]))  # channels → ... → k0
+        self.tied = tied
+        self.convs, self.bns = [], []
+        for i, k in enumerate(self.filters):
+            if tied is None:
+                self.convs.append(layers.Conv2D(k, filter_size, strides=2, padding="same", name=f"conv{i}"))
+            else:
+                self.convs.append(TiedConv2D(tied.deconvs[len(self.filters) - 1 - i], name=f"tied_conv{i}"))
+            self.bns.append(batch_norm(f"bn{i}") if use_bn and i > 0 else None)
+        self.flatten = layers.Flatten()
+        self.fc = layers.Dense(out_dim, activation=out_activation, name="fc")
+
+    def build(self, input_shape):
+        build_by_calling(self, input_shape)
+
+    def call(self, x, training=False):
+        for conv, bn in zip(self.convs, self.bns):
+            x = conv(x)
+            if bn is not None:
+                x = bn(x, training=training)
+            x = keras.activations.leaky_relu(x, 0.2)
+        return self.fc(self.flatten(x))
+
+
+class TiedConv2D(layers.Layer):
+    """A stride-2 conv whose kernel is a transposed conv's kernel (GRAN's tied f/g weights)."""
+
+    def __init__(self, deconv, **kw):
+        super().__init__(**kw)
+        self.deconv = deconv
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=(self.deconv.kernel.shape[-1],), initializer="zeros", name="bias")
+
+    def call(self, x):
+        y = keras.ops.conv(x, self.deconv.kernel, strides=2, padding="same")
+        return y + self.bias
+
+
+OUTPUT_ACTIVATIONS = {"sigmoid": keras.activations.sigmoid, "tanh": keras.activations.tanh, "linear": None}
+
+
+def output_activation(name):
+    if name not in OUTPUT_ACTIVATIONS:
+        raise ConfigError(f"unknown output activation {name!r}; expected one of {sorted(OUTPUT_ACTIVATIONS)}")
+    return OUTPUT_ACTIVATIONS[name]
+
+
+@configurable_model
+class DCGANGenerator(keras.Model):
+    """x = act(f(z)), z ~ N(0, I); ``output="sigmoid"`` for [0, 1] data, ``"tanh"`` for [-1, 1]."""
+
+    def __init__(self, image_shape=(28, 28, 1), kernels=(80, 40, 1), z_dim=60, filter_size=5,
+                 output="sigmoid", name="generator", **kw):
+        super().__init__(name=name, **kw)
+        self.image_shape, self.kernels, self.z_dim = tuple(image_shape), tuple(kernels), int(z_dim)
+        self.filter_size, self.output = filter_size, output
+        self.act = output_activation(output)
+        self.decoder = Decoder(image_shape, kernels, filter_size)
+        self.build((None, self.z_dim))
+
+    def build(self, input_shape):
+        self.decoder.build(input_shape)
+        self.built = True
+
+    @property
+    def z_shape(self):
+        return (self.z_dim,)
+
+    def call(self, z, training=False):
+        x = self.decoder(z, training=training)
+        return x if self.act is None else self.act(x)
+
+    def get_config(self):
+        return dict(image_shape=self.image_shape, kernels=self.kernels, z_dim=self.z_dim,
+                    filter_size=self.filter_size, output=self.output, name=self.name)
+
+
+@configurable_model
+class DCGANDiscriminator(keras.Model):
+    """Strided 5x5 convs (LeakyReLU 0.2, BN after the first), optional FC hidden layer, one logit.
+
+    ``kernels`` are listed input-side first, e.g. (64, 128, 256) for 3 conv layers.
+    """
+
+    def __init__(self, image_shape=(28, 28, 1), kernels=(40, 80), filter_size=5, hidden=0,
+                 hidden_activation="tanh", use_bn=True, leak=0.2, name="discriminator", **kw):
+        super().__init__(name=name, **kw)
+        self.image_shape, self.kernels = tuple(image_shape), tuple(kernels)
+        self.filter_size, self.hidden, self.hidden_activation = filter_size, hidden, hidden_activation
+        self.use_bn, self.leak = use_bn, leak
+        self.convs = [layers.Conv2D(k, filter_size, strides=2, padding="same", name=f"conv{i}")
+                      for i, k in enumerate(kernels)]
+        self.bns = [batch_norm(f"bn{i}") if use_bn and i > 0 else None for i in range(len(kernels))]
+        self.flatten = layers.Flatten()
+        self.fc = layers.Dense(hidden, activation=hidden_activation, name="fc") if hidden else None
+        self.logit = layers.Dense(1, name="logit")
+        self.build((None, *self.image_shape))
+
+    def build(self, input_shape):
+        build_by_calling(self, input_shape)
+
+    def call(self, x, training=False):
+        for conv, bn in zip(self.convs, self.bns):
+            x = conv(x)
+            if bn is not None:
+                x = bn(x, training=training)
+            x = keras.activations.leaky_relu(x, self.leak)
+        x = self.flatten(x)
+        if self.fc is not None:
+            x = self.fc(x)
+        return keras.ops.squeeze(self.logit(x), -1)
+
+    def get_config(self):
+        return dict(image_shape=self.image_shape, kernels=self.kernels, filter_size=self.filter_size,
+                    hidden=self.hidden, hidden_activation=self.hidden_activation, use_bn=self.use_bn,
+                    leak=self.leak, name=self.name)
+

@@ -1,0 +1,77 @@
+"""Fully connected G and D for the point datasets (ring, grid, cube)."""
+import keras
+from keras import layers
+
+from gran_tf.errors import ConfigError
+from gran_tf.models.registry import configurable_model
+
+ACTIVATIONS = ("relu", "tanh", "leaky_relu", "elu")
+
+
+def activation_layer(name, leak=0.2):
+    if name not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {name!r}; expected one of {ACTIVATIONS}")
+    return layers.LeakyReLU(leak) if name == "leaky_relu" else layers.Activation(name)
+
+
+def initializer(name, gain):
+    if name == "orthogonal":
+        return keras.initializers.Orthogonal(gain=gain)
+    if name == "glorot_uniform":
+        return keras.initializers.GlorotUniform()
+    raise ConfigError(f"unknown initializer {name!r}; expected 'orthogonal' or 'glorot_uniform'")
+
+
+def mlp_layers(hidden, out_dim, activation, init, gain):
+    stack = []
+    for i, width in enumerate(hidden):
+        stack += [layers.Dense(width, kernel_initializer=initializer(init, gain), name=f"dense{i}"),
+                  activation_layer(activation)]
+    stack.append(layers.Dense(out_dim, kernel_initializer=initializer(init, gain), name="out"))
+    return stack
+
+
+@configurable_model
+class MLPGenerator(keras.Model):
+    """x = MLP(z): linear output in data space (2-D ring/grid, 3-D cube)."""
+
+    def __init__(self, image_shape=(2,), z_dim=256, hidden=(128, 128), activation="relu",
+                 init="orthogonal", gain=0.8, name="generator", **kw):
+        super().__init__(name=name, **kw)
+        self.image_shape, self.z_dim, self.hidden = tuple(image_shape), int(z_dim), tuple(hidden)
+        self.activation, self.init, self.gain = activation, init, gain
+        self.net = keras.Sequential(mlp_layers(hidden, self.image_shape[-1], activation, init, gain), name="net")
+        self.net.build((None, self.z_dim))
+        self.built = True
+
+    @property
+    def z_shape(self):
+        return (self.z_dim,)
+
+    def call(self, z, training=False):
+        return self.net(z, training=training)
+
+    def get_config(self):
+        return dict(image_shape=self.image_shape, z_dim=self.z_dim, hidden=self.hidden,
+                    activation=self.activation, init=self.init, gain=self.gain, name=self.name)
+
+
+@configurable_model
+class MLPDiscriminator(keras.Model):
+    """logit = MLP(input_scale · x)."""
+
+    def __init__(self, image_shape=(2,), hidden=(128,), activation="relu", input_scale=1.0,
+                 init="orthogonal", gain=0.8, name="discriminator", **kw):
+        super().__init__(name=name, **kw)
+        self.image_shape, self.hidden, self.activation = tuple(image_shape), tuple(hidden), activation
+        self.input_scale, self.init, self.gain = float(input_scale), init, gain
+        self.net = keras.Sequential(mlp_layers(hidden, 1, activation, init, gain), name="net")
+        self.net.build((None, *self.image_shape))
+        self.built = True
+
+    def call(self, x, training=False):
+        return keras.ops.squeeze(self.net(x * self.input_scale, training=training), -1)
+
+    def get_config(self):
+        return dict(image_shape=self.image_shape, hidden=self.hidden, activation=self.activation,
+                    input_scale=self.input_scale, init=self.init, gain=self.gain, name=self.name)

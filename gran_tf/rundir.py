@@ -1,0 +1,111 @@
+"""The run directory: config, versions, events, checkpoints, exports, metrics, samples.
+
+Layout (one run per directory, resumable)::
+
+    config.gin            bindings the run was started with (its identity)
+    operative_config.gin  every parameter actually used
+    versions.json         python and package versions
+    events.out.tfevents.* TensorBoard
+    ckpt/                 tf.train.CheckpointManager
+    export/               generator.keras, discriminator.keras
+    metrics.jsonl         one JSON object per logged step or evaluation
+    samples/              PNG grids and plots
+"""
+import importlib.metadata
+import json
+import os
+import platform
+import re
+
+from gran_tf.errors import RunDirError
+
+# Bindings that may change when a run is resumed (to train longer, log differently).
+RESUMABLE_BINDINGS = re.compile(
+    r"^Trainer\.(total_steps|log_every|sample_every|checkpoint_every|eval_every)\s*="
+)
+PACKAGES = ("tensorflow", "keras", "gin-config", "tensorflow-datasets", "tensorflow-gan",
+            "tensorflow-probability", "numpy", "scipy", "gran_tf")
+
+
+def identity(config_str):
+    """The bindings that define a run, without those allowed to change on resume."""
+    lines = [line.rstrip() for line in config_str.splitlines()]
+    return "\n".join(line for line in lines if line and not RESUMABLE_BINDINGS.match(line))
+
+
+def package_versions():
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+class RunDir:
+    def __init__(self, path):
+        self.path = os.path.abspath(path)
+
+    def join(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    @property
+    def ckpt_dir(self):
+        return self.join("ckpt")
+
+    @property
+    def export_dir(self):
+        return self.join("export")
+
+    @property
+    def samples_dir(self):
+        return self.join("samples")
+
+    def check(self, config_str):
+        """Raises RunDirError if the directory holds a run of another configuration.
+
+        Writes nothing: call before any side effect.
+        """
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise RunDirError(f"model_dir {self.path} exists and is not a directory")
+        config_file = self.join("config.gin")
+        if os.path.exists(config_file):
+            with open(config_file, encoding="utf-8") as f:
+                previous = f.read()
+            if identity(previous) != identity(config_str):
+                raise RunDirError(
+                    f"model_dir {self.path} holds a run of another configuration "
+                    f"(see its config.gin); use a new --model_dir"
+                )
+        elif os.path.isdir(self.path) and os.listdir(self.path):
+            raise RunDirError(f"model_dir {self.path} is not empty and holds no gran_tf run")
+
+    def claim(self, config_str):
+        """Creates the directory and records the config and versions (after ``check``)."""
+        self.check(config_str)
+        for sub in ("", "ckpt", "export", "samples"):
+            os.makedirs(self.join(sub), exist_ok=True)
+        self._write_text("config.gin", config_str)
+        self._write_text("versions.json", json.dumps(package_versions(), indent=2) + "\n")
+
+    def write_operative_config(self, text):
+        self._write_text("operative_config.gin", text)
+
+    def append_metrics(self, record):
+        with open(self.join("metrics.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def read_metrics(self):
+        path = self.join("metrics.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def _write_text(self, name, text):
+        # Write-then-rename: a crash never leaves a half-written file.
+        tmp = self.join(name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, self.join(name))

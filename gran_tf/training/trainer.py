@@ -1,0 +1,203 @@
+"""The training loop: a custom ``strategy.run`` loop around an updater (not Keras ``fit``).
+
+Models, optimizers, the step counter, the checkpoint and the distributed dataset are all
+created inside ``strategy.scope()``. Randomness comes from stateless draws keyed by
+(seed, step), so a resumed run continues exactly as an uninterrupted one.
+"""
+import math
+import os
+import time
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gran_tf import data as gdata
+from gran_tf.distribute import make_strategy
+from gran_tf.errors import ConfigError, TrainingDivergedError
+from gran_tf.rundir import RunDir
+from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
+from gran_tf.training import summaries
+from gran_tf.training.losses import NonSaturating
+from gran_tf.training.updaters.alternating import Alternating
+from gran_tf.training.updaters.base import GANState
+
+
+def set_seeds(seed):
+    keras.utils.set_random_seed(seed)  # python, numpy and TF global seeds (weight init)
+
+
+@gin.configurable(denylist=["model_dir"])
+class Trainer:
+    """Trains ``generator`` against ``discriminator`` on batches of the named ``dataset``.
+
+    ``generator``/``discriminator`` are model classes (gin: ``@GRANGenerator``), called
+    with the dataset's ``image_shape``; ``g_optimizer``/``d_optimizer`` optimizer classes.
+    """
+
+    def __init__(self, model_dir, dataset=gin.REQUIRED, generator=gin.REQUIRED,
+                 discriminator=gin.REQUIRED, loss=None, updater=None, batch_size=100, total_steps=1000, seed=0,
+                 g_optimizer=keras.optimizers.Adam, d_optimizer=keras.optimizers.Adam,
+                 log_every=100, sample_every=500, checkpoint_every=1000, keep_checkpoints=3,
+                 n_samples=64, jit_compile=False, checkpoint_data_iterator=True, strategy=None):
+        self.run_dir = RunDir(model_dir)
+        self.total_steps, self.seed = int(total_steps), int(seed)
+        self.log_every, self.sample_every = int(log_every), int(sample_every)
+        self.checkpoint_every, self.keep_checkpoints = int(checkpoint_every), int(keep_checkpoints)
+        self.n_samples, self.jit_compile = int(n_samples), bool(jit_compile)
+        self.updater = updater or Alternating()
+        self.strategy = strategy or make_strategy()
+        replicas = self.strategy.num_replicas_in_sync
+        if batch_size % replicas:
+            raise ConfigError(f"batch_size {batch_size} is not divisible by {replicas} replicas")
+        self.batch_size = int(batch_size)
+        self.dataset_name = dataset
+        self.spec = gdata.dataset_spec(dataset)
+        set_seeds(self.seed)
+        with self.strategy.scope():
+            self.state = GANState(
+                generator=generator(image_shape=self.spec.shape),
+                discriminator=discriminator(image_shape=self.spec.shape),
+                g_optimizer=g_optimizer(), d_optimizer=d_optimizer(),
+                loss=loss or NonSaturating(), global_batch_size=self.batch_size, seed=self.seed)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self._build_optimizers()
+            batches = gdata.make_dataset(dataset, batch_size=self.batch_size, seed=self.seed)
+            self.iterator = iter(self.strategy.experimental_distribute_dataset(batches))
+            tracked = dict(step=self.step, generator=self.state.generator,
+                           discriminator=self.state.discriminator,
+                           g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
+            if checkpoint_data_iterator:
+                tracked["data"] = self.iterator
+            self.checkpoint = tf.train.Checkpoint(**tracked)
+        self._check_generator_output()
+        self._train_step = tf.function(self._distributed_step, jit_compile=self.jit_compile)
+
+    @property
+    def generator(self):
+        return self.state.generator
+
+    @property
+    def discriminator(self):
+        return self.state.discriminator
+
+    def _build_optimizers(self):
+        # Slot variables must exist before a checkpoint restore can fill them.
+        self.state.g_optimizer.build(self.generator.trainable_variables)
+        self.state.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def _check_generator_output(self):
+        z = tf.zeros([1, *self.generator.z_shape])
+        shape = tuple(self.generator(z).shape[1:])
+        if shape != tuple(self.spec.shape):
+            raise ConfigError(f"generator makes {shape} samples but the dataset has shape {tuple(self.spec.shape)}")
+
+    def _distributed_step(self, batches):
+        step = self.step.read_value()
+        per_replica = self.strategy.run(lambda b: self.updater.step(self.state, b, step), args=(batches,))
+        self.step.assign_add(1)
+        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in per_replica.items()}
+
+    def _next_batches(self):
+        return tuple(next(self.iterator) for _ in range(self.updater.batches_per_step))
+
+    def restore(self, manager):
+        """Restores the latest checkpoint if there is one; returns its step (0 if none)."""
+        if manager.latest_checkpoint:
+            self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        return int(self.step.numpy())
+
+    def train_steps(self, n):
+        """Runs n steps without I/O (tests, benchmarks); returns the last step's metrics."""
+        metrics = {}
+        for _ in range(n):
+            metrics = self._train_step(self._next_batches())
+        return {k: float(v) for k, v in metrics.items()}
+
+    def fixed_z(self):
+        return tf.random.stateless_normal([self.n_samples, *self.generator.z_shape], [self.seed, 2**31 - 1])
+
+    def train(self, config_str, operative_config_fn=gin.operative_config_str):
+        """The full run: claim the run dir, resume, train with logging, checkpoints, export."""
+        self.run_dir.claim(config_str)
+        manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.ckpt_dir,
+                                             max_to_keep=self.keep_checkpoints)
+        start = self.restore(manager)
+        if start:
+            print(f"resumed from {manager.latest_checkpoint} at step {start}", flush=True)
+        writer = tf.summary.create_file_writer(self.run_dir.path)
+        progress = Progress(start, self.total_steps)
+        metrics = {}
+        with writer.as_default():
+            for step in range(start + 1, self.total_steps + 1):
+                metrics = self._train_step(self._next_batches())
+                if step == start + 1:
+                    self.run_dir.write_operative_config(operative_config_fn())
+                if step % self.log_every == 0 or step == self.total_steps:
+                    self._log(step, metrics, progress)
+                if step % self.sample_every == 0 or step == self.total_steps:
+                    summaries.write_samples(self, step)
+                if step % self.checkpoint_every == 0 or step == self.total_steps:
+                    self._check_finite(step, metrics)
+                    manager.save(checkpoint_number=step)
+        writer.flush()
+        self.export()
+        summaries.save_final_plot(self)
+        return {k: float(v) for k, v in metrics.items()}
+
+    def _log(self, step, metrics, progress):
+        values = self._check_finite(step, metrics)
+        rate = progress.update(step)
+        values["steps_per_sec"] = rate
+        for k, v in values.items():
+            tf.summary.scalar(f"train/{k}", v, step=step)
+        self.run_dir.append_metrics({"step": step, **values})
+        print(progress.line(step, values), flush=True)
+
+    def _check_finite(self, step, metrics):
+        values = {k: float(v) for k, v in metrics.items()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        weights = self.generator.trainable_variables + self.discriminator.trainable_variables
+        if not bad and not all(np.isfinite(w.numpy()).all() for w in weights):
+            bad = ["weights"]
+        if bad:
+            raise TrainingDivergedError(
+                f"training diverged at step {step}: {', '.join(bad)} not finite; "
+                f"the last checkpoint in {self.run_dir.ckpt_dir} is intact"
+            )
+        return values
+
+    def export(self):
+        os.makedirs(self.run_dir.export_dir, exist_ok=True)
+        for name, model in (("generator", self.generator), ("discriminator", self.discriminator)):
+            path = os.path.join(self.run_dir.export_dir, f"{name}.keras")
+            model.save(path + ".tmp.keras")
+            os.replace(path + ".tmp.keras", path)
+
+
+class Progress:
+    """steps/s over the last logging interval and ETA for the remaining steps."""
+
+    def __init__(self, start, total):
+        self.total, self.last_step, self.last_time = total, start, time.perf_counter()
+
+    def update(self, step):
+        now = time.perf_counter()
+        rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
+        self.last_step, self.last_time, self.rate = step, now, rate
+        return rate
+
+    def line(self, step, values):
+        eta = (self.total - step) / self.rate if self.rate > 0 else float("inf")
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in values.items() if k != "steps_per_sec")
+        return (f"step {step}/{self.total}  {losses}  {self.rate:.1f} steps/s  "
+                f"ETA {format_seconds(eta)}")
+
+
+def format_seconds(seconds):
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s"

@@ -1,0 +1,100 @@
+"""The updater seam: how G and D move in one training step.
+
+An updater runs inside the replica context (``strategy.run``) and knows nothing about the
+strategy: per-example losses are averaged over the *global* batch, so the optimizers'
+cross-replica SUM of gradients equals the single-device gradient. Shared pieces live here:
+latent sampling, the D loss at given weights, the standard D and G steps.
+"""
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+# Random streams inside one step; each draw gets its own stateless seed.
+_STREAMS_PER_STEP = 64
+
+
+@dataclasses.dataclass
+class GANState:
+    """Everything an updater acts on. ``seed`` and the step make every draw reproducible."""
+
+    generator: keras.Model
+    discriminator: keras.Model
+    g_optimizer: keras.optimizers.Optimizer
+    d_optimizer: keras.optimizers.Optimizer
+    loss: object
+    global_batch_size: int
+    seed: int
+
+
+def stream_seed(state, step, stream):
+    """A stateless seed unique to (run seed, step, stream)."""
+    step = tf.cast(step, tf.int64)
+    return tf.stack([tf.constant(state.seed, tf.int64), step * _STREAMS_PER_STEP + stream])
+
+
+def replica_slice(global_tensor, local_batch):
+    """This replica's rows of a tensor drawn for the whole global batch.
+
+    Drawing globally and slicing makes a mirrored run see exactly the latents of a
+    single-device run with the same global batch.
+    """
+    ctx = tf.distribute.get_replica_context()
+    start = ctx.replica_id_in_sync_group * local_batch if ctx is not None else 0
+    return global_tensor[start:start + local_batch]
+
+
+def sample_z(state, step, stream, local_batch):
+    z = tf.random.stateless_normal(
+        [state.global_batch_size, *state.generator.z_shape], stream_seed(state, step, stream)
+    )
+    return replica_slice(z, local_batch)
+
+
+def global_mean(per_example, state):
+    """Σ_i ℓ_i / global batch: summing this over replicas gives the global mean."""
+    return tf.nn.compute_average_loss(per_example, global_batch_size=state.global_batch_size)
+
+
+def d_objective(state, d_fn, real, fake, step, stream):
+    """ℓ_D (global-mean scaled) of a discriminator ``d_fn`` on real and fake batches."""
+    per_example = state.loss.d_loss(d_fn(real), d_fn(fake))
+    per_example += state.loss.penalty(d_fn, real, fake, stream_seed(state, step, stream))
+    return global_mean(per_example, state)
+
+
+def d_step(state, real, step, stream):
+    """One ordinary discriminator update on ``real`` and fresh fakes; returns ℓ_D."""
+    z = sample_z(state, step, stream, tf.shape(real)[0])
+    fake = tf.stop_gradient(state.generator(z, training=True))
+    d = state.discriminator
+    with tf.GradientTape() as tape:
+        loss = d_objective(state, lambda x: d(x, training=True), real, fake, step, stream + 1)
+    grads = tape.gradient(loss, d.trainable_variables)
+    state.d_optimizer.apply_gradients(zip(grads, d.trainable_variables))
+    return loss
+
+
+def g_step(state, local_batch, step, stream):
+    """One ordinary generator update on ℓ_G; returns ℓ_G."""
+    z = sample_z(state, step, stream, local_batch)
+    g = state.generator
+    with tf.GradientTape() as tape:
+        fake_logits = state.discriminator(g(z, training=True), training=True)
+        loss = global_mean(state.loss.g_loss(fake_logits), state)
+    grads = tape.gradient(loss, g.trainable_variables)
+    state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
+    return loss
+
+
+class Updater:
+    """Base class: ``step(state, batches, step) -> dict of per-replica scalar metrics``.
+
+    ``batches_per_step`` real batches (each ``(x, label)``) arrive per call. Metrics are
+    global-mean scaled, so the trainer reduces them across replicas with SUM.
+    """
+
+    batches_per_step = 1
+
+    def step(self, state, batches, step):
+        raise NotImplementedError
