@@ -32,6 +32,7 @@ def parse(gin_files=(), gin_params=()):
     """Clears gin and parses ``gin_files`` then ``gin_params``; returns the config string."""
     register_configurables()
     gin.clear_config()
+    gin.add_config_file_search_path(GIN_DIR)
     files = [resolve_gin_file(f) for f in gin_files]
     try:
         gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)

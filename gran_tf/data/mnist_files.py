@@ -89,11 +89,11 @@ def read_idx_gz(path, magic):
     """The uint8 array stored in a gzipped idx file whose header must start with ``magic``."""
     with gzip.open(path, "rb") as f:
         data = f.read()
-    rank = magic & 0xFF
-    header = np.frombuffer(data, ">u4", count=1 + rank)
-    if header[0] != magic:
+    if np.frombuffer(data[:4], ">u4")[0] != magic:
         raise DataUnavailableError(f"{path} is not an idx file with magic number {magic}")
-    return np.frombuffer(data, np.uint8, offset=4 * (1 + rank)).reshape(header[1:])
+    rank = magic & 0xFF  # the magic's last byte is the number of dimensions
+    shape = np.frombuffer(data, ">u4", count=rank, offset=4)
+    return np.frombuffer(data, np.uint8, offset=4 * (1 + rank)).reshape(shape)
 
 
 def load_fashion_mnist(split="train", data_dir=None):

@@ -130,7 +130,7 @@ class TiedConv2D(layers.Layer):
 OUTPUT_ACTIVATIONS = {"sigmoid": keras.activations.sigmoid, "tanh": keras.activations.tanh, "linear": None}
 
 
-def output_activation(name):
+def activation_fn(name):
     if name not in OUTPUT_ACTIVATIONS:
         raise ConfigError(f"unknown output activation {name!r}; expected one of {sorted(OUTPUT_ACTIVATIONS)}")
     return OUTPUT_ACTIVATIONS[name]
@@ -138,14 +138,14 @@ def output_activation(name):
 
 @configurable_model
 class DCGANGenerator(keras.Model):
-    """x = act(f(z)), z ~ N(0, I); ``output="sigmoid"`` for [0, 1] data, ``"tanh"`` for [-1, 1]."""
+    """x = act(f(z)), z ~ N(0, I); ``out_activation="sigmoid"`` for [0, 1] data, ``"tanh"`` for [-1, 1]."""
 
     def __init__(self, image_shape=(28, 28, 1), kernels=(80, 40, 1), z_dim=60, filter_size=5,
-                 output="sigmoid", name="generator", **kw):
+                 out_activation="sigmoid", name="generator", **kw):
         super().__init__(name=name, **kw)
         self.image_shape, self.kernels, self.z_dim = tuple(image_shape), tuple(kernels), int(z_dim)
-        self.filter_size, self.output = filter_size, output
-        self.act = output_activation(output)
+        self.filter_size, self.out_activation = filter_size, out_activation
+        self.act = activation_fn(out_activation)
         self.decoder = Decoder(image_shape, kernels, filter_size)
         self.build((None, self.z_dim))
 
@@ -163,7 +163,7 @@ class DCGANGenerator(keras.Model):
 
     def get_config(self):
         return dict(image_shape=self.image_shape, kernels=self.kernels, z_dim=self.z_dim,
-                    filter_size=self.filter_size, output=self.output, name=self.name)
+                    filter_size=self.filter_size, out_activation=self.out_activation, name=self.name)
 
 
 @configurable_model

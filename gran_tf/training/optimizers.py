@@ -8,3 +8,6 @@ import keras
 
 for _cls in (keras.optimizers.Adam, keras.optimizers.SGD, keras.optimizers.RMSprop):
     gin.external_configurable(_cls, module="keras.optimizers")
+
+for _schedule in (keras.optimizers.schedules.InverseTimeDecay, keras.optimizers.schedules.ExponentialDecay):
+    gin.external_configurable(_schedule, module="keras.optimizers.schedules")

@@ -41,7 +41,7 @@ def write_samples(trainer, step):
         image = plots.figure_to_rgb(plots.scatter_over_data_figure(fake, real, means))
         tf.summary.image("samples", image[None], step=step)
         return
-    output = getattr(trainer.generator, "output", "sigmoid")
+    output = getattr(trainer.generator, "out_activation", "sigmoid")
     z = trainer.fixed_z()
     if hasattr(trainer.generator, "steps"):  # GRAN: the canvas after each drawing step t
         images, canvases = generate(trainer.generator, z, return_canvases=True)

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gran_tf.errors import ConfigError
+from gran_tf.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+
+
+@pytest.mark.parametrize("act,lo,hi", [("sigmoid", 0.0, 1.0), ("tanh", -1.0, 1.0)])
+def test_dcgan_generator_shape_and_range(act, lo, hi):
+    g = DCGANGenerator(image_shape=(16, 16, 3), kernels=(8, 4, 3), z_dim=7, filter_size=3, out_activation=act)
+    x = g(tf.random.stateless_normal([3, 7], [0, 1]) * 10.0)
+    assert x.shape == (3, 16, 16, 3)
+    assert lo <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= hi
+
+
+def test_dcgan_discriminator_gives_one_logit_per_example_and_uses_strided_convs():
+    d = DCGANDiscriminator(image_shape=(16, 16, 3), kernels=(4, 8), filter_size=3, hidden=5)
+    assert d(tf.zeros([6, 16, 16, 3])).shape == (6,)
+    assert [c.strides for c in d.convs] == [(2, 2), (2, 2)]
+    assert d.bns[0] is None and d.bns[1] is not None  # no BN on the input layer (DCGAN)
+
+
+def test_mlp_models_map_between_latent_logit_and_data_space():
+    g = MLPGenerator(image_shape=(3,), z_dim=4, hidden=(8, 8))
+    d = MLPDiscriminator(image_shape=(3,), hidden=(8,), input_scale=0.25)
+    x = g(tf.ones([5, 4]))
+    assert x.shape == (5, 3) and d(x).shape == (5,)
+    # input_scale multiplies the input before the first layer
+    d_unscaled = MLPDiscriminator(image_shape=(3,), hidden=(8,), input_scale=1.0)
+    d_unscaled.set_weights(d.get_weights())
+    np.testing.assert_allclose(d(x), d_unscaled(0.25 * x), atol=1e-6)
+
+
+def test_models_round_trip_through_keras_files(tmp_path):
+    import keras
+
+    g = DCGANGenerator(image_shape=(8, 8, 1), kernels=(4, 2, 1), z_dim=3, filter_size=3)
+    path = str(tmp_path / "g.keras")
+    g.save(path)
+    loaded = keras.models.load_model(path)
+    z = tf.random.stateless_normal([2, 3], [4, 4])
+    np.testing.assert_allclose(g(z), loaded(z), atol=1e-6)
+
+
+def test_unknown_names_are_config_errors():
+    with pytest.raises(ConfigError):
+        DCGANGenerator(image_shape=(8, 8, 1), kernels=(4, 2, 1), z_dim=3, out_activation="softmax")
+    with pytest.raises(ConfigError):
+        MLPGenerator(activation="swishy")
+    with pytest.raises(ConfigError):
+        DCGANGenerator(image_shape=(8, 8, 3), kernels=(4, 2, 1), z_dim=3)  # channels mismatch
