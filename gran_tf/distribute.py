@@ -21,7 +21,10 @@ def make_strategy(name="default", device=None, devices=None, tpu=""):
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.OneDeviceStrategy(device or ("/gpu:0" if gpus else "/cpu:0"))
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy(devices=devices)
+        # Reduction through one device keeps a strict order between the all-reduces of
+        # synchronised BN layers in G and D (collective ops could pair them up wrongly).
+        return tf.distribute.MirroredStrategy(
+            devices=devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
     if name == "multi_worker_mirrored":
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":

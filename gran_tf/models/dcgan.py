@@ -12,10 +12,10 @@ from gran_tf.errors import ConfigError
 from gran_tf.models.registry import configurable_model
 
 
-def batch_norm(name=None):
-    # synchronized=True: batch statistics over the global batch under tf.distribute, so a
+def batch_norm(name=None, synchronized=True):
+    # synchronized: batch statistics over the global batch under tf.distribute, so a
     # mirrored run makes the same update as one device; a no-op without a strategy.
-    return layers.BatchNormalization(synchronized=True, momentum=0.9, epsilon=1e-5, name=name)
+    return layers.BatchNormalization(synchronized=synchronized, momentum=0.9, epsilon=1e-5, name=name)
 
 
 def start_size(image_shape, kernels):
@@ -42,15 +42,17 @@ class Decoder(keras.Model):
     """f: FC to s x s x k0 (BN, ReLU), then 5x5 stride-2 transposed convs k0 → ... → channels.
 
     Hidden layers use BN + ReLU; the last layer is linear (the caller applies σ or tanh).
+    ``sync_bn=False`` keeps per-replica BN statistics (needed inside a tf.while_loop, where
+    TF cannot synchronise replicas).
     """
 
-    def __init__(self, image_shape, kernels, filter_size=5, use_bn=True, name="decoder", **kw):
+    def __init__(self, image_shape, kernels, filter_size=5, use_bn=True, sync_bn=True, name="decoder", **kw):
         super().__init__(name=name, **kw)
         self.image_shape = tuple(image_shape)
         self.kernels = list(kernels)
         s = start_size(image_shape, kernels)
         self.fc = layers.Dense(s * s * kernels[0], name="fc")
-        self.fc_bn = batch_norm("fc_bn") if use_bn else None
+        self.fc_bn = batch_norm("fc_bn", sync_bn) if use_bn else None
         self.reshape = layers.Reshape((s, s, kernels[0]))
         self.deconvs, self.bns = [], []
         for i, k in enumerate(kernels[1:]):
@@ -58,7 +60,7 @@ class Decoder(keras.Model):
                 layers.Conv2DTranspose(k, filter_size, strides=2, padding="same", name=f"deconv{i}")
             )
             last = i == len(kernels) - 2
-            self.bns.append(batch_norm(f"bn{i}") if use_bn and not last else None)
+            self.bns.append(batch_norm(f"bn{i}", sync_bn) if use_bn and not last else None)
 
     def build(self, input_shape):
         build_by_calling(self, input_shape)
@@ -86,7 +88,7 @@ class Encoder(keras.Model):
     """
 
     def __init__(self, image_shape, kernels, out_dim, filter_size=5, out_activation=None,
-                 use_bn=True, tied=None, name="encoder", **kw):
+                 use_bn=True, sync_bn=True, tied=None, name="encoder", **kw):
         super().__init__(name=name, **kw)
         self.filters = list(reversed(kernels[:-1]))  # channels → ... → k0
         self.tied = tied
@@ -96,7 +98,7 @@ class Encoder(keras.Model):
                 self.convs.append(layers.Conv2D(k, filter_size, strides=2, padding="same", name=f"conv{i}"))
             else:
                 self.convs.append(TiedConv2D(tied.deconvs[len(self.filters) - 1 - i], name=f"tied_conv{i}"))
-            self.bns.append(batch_norm(f"bn{i}") if use_bn and i > 0 else None)
+            self.bns.append(batch_norm(f"bn{i}", sync_bn) if use_bn and i > 0 else None)
         self.flatten = layers.Flatten()
         self.fc = layers.Dense(out_dim, activation=out_activation, name="fc")
 

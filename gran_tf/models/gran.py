@@ -60,9 +60,11 @@ class GRANGenerator(keras.Model):
         self.hc_dim = int(hc_dim or z_dim)
         self.filter_size, self.tied_weights = filter_size, bool(tied_weights)
         self.w_z = layers.Dense(self.hz_dim, activation="tanh", name="w_z")  # Eq. 7
-        self.f = Decoder(image_shape, kernels, filter_size, name="f")  # Eq. 8
+        # f and g run inside a tf.while_loop, where TF cannot synchronise BN statistics
+        # across replicas: under a multi-replica strategy their BN uses per-replica batches.
+        self.f = Decoder(image_shape, kernels, filter_size, sync_bn=False, name="f")  # Eq. 8
         self.g = Encoder(image_shape, kernels, self.hc_dim, filter_size, out_activation="tanh",
-                         tied=self.f if tied_weights else None, name="g")  # Eq. 6
+                         sync_bn=False, tied=self.f if tied_weights else None, name="g")  # Eq. 6
         self.build((None, *self.z_shape))
 
     @property

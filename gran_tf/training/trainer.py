@@ -40,7 +40,7 @@ class Trainer:
                  discriminator=gin.REQUIRED, loss=None, updater=None, batch_size=100, total_steps=1000, seed=0,
                  g_optimizer=keras.optimizers.Adam, d_optimizer=keras.optimizers.Adam,
                  log_every=100, sample_every=500, checkpoint_every=1000, keep_checkpoints=3,
-                 n_samples=64, jit_compile=False, checkpoint_data_iterator=True, strategy=None):
+                 n_samples=64, jit_compile=False, strategy=None):
         self.run_dir = RunDir(model_dir)
         self.total_steps, self.seed = int(total_steps), int(seed)
         self.log_every, self.sample_every = int(log_every), int(sample_every)
@@ -63,14 +63,13 @@ class Trainer:
                 loss=loss or NonSaturating(), global_batch_size=self.batch_size, seed=self.seed)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self._build_optimizers()
-            batches = gdata.make_dataset(dataset, batch_size=self.batch_size, seed=self.seed)
-            self.iterator = iter(self.strategy.experimental_distribute_dataset(batches))
-            tracked = dict(step=self.step, generator=self.state.generator,
-                           discriminator=self.state.discriminator,
-                           g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
-            if checkpoint_data_iterator:
-                tracked["data"] = self.iterator
-            self.checkpoint = tf.train.Checkpoint(**tracked)
+            self.checkpoint = tf.train.Checkpoint(
+                step=self.step, generator=self.state.generator,
+                discriminator=self.state.discriminator,
+                g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
+        # Built now so that missing data or a bad shape fails before anything is written.
+        self._batches = gdata.make_dataset(dataset, batch_size=self.batch_size, seed=self.seed)
+        self._iterator = None
         self._check_generator_output()
         self._train_step = tf.function(self._distributed_step, jit_compile=self.jit_compile)
 
@@ -100,13 +99,25 @@ class Trainer:
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                 for k, v in per_replica.items()}
 
+    def _make_iterator(self):
+        """The distributed batch iterator, positioned after the batches already consumed.
+
+        Pipelines are deterministic functions of (seed, batch index), so skipping reproduces
+        the exact data position of a resumed run on any strategy.
+        """
+        consumed = int(self.step.numpy()) * self.updater.batches_per_step
+        return iter(self.strategy.experimental_distribute_dataset(self._batches.skip(consumed)))
+
     def _next_batches(self):
-        return tuple(next(self.iterator) for _ in range(self.updater.batches_per_step))
+        if self._iterator is None:
+            self._iterator = self._make_iterator()
+        return tuple(next(self._iterator) for _ in range(self.updater.batches_per_step))
 
     def restore(self, manager):
         """Restores the latest checkpoint if there is one; returns its step (0 if none)."""
         if manager.latest_checkpoint:
             self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            self._iterator = None
         return int(self.step.numpy())
 
     def train_steps(self, n):
