@@ -1,0 +1,47 @@
+"""Seeded in-graph building blocks shared by the datasets.
+
+All randomness comes from stateless RNG ops keyed on (seed, split, stream, step), so a
+dataset is a pure function of its arguments (the global TF seed plays no part).
+"""
+import tensorflow as tf
+
+from gran_tf.data.mnist_files import SPLITS
+
+# Independent random streams derived from one user seed.
+STREAM_PERMUTATION = 0
+STREAM_BATCH = 1
+
+
+def stream_seed(seed, split, stream):
+    """Stateless-RNG key [2] of one (seed, split, stream) triple."""
+    return tf.constant([seed, len(SPLITS) * stream + SPLITS.index(split)], tf.int64)
+
+
+def step_seeds(seed, split, num_steps=None):
+    """Dataset of per-step stateless keys [2]: infinite, or ``num_steps`` long."""
+    base = stream_seed(seed, split, STREAM_BATCH)
+    steps = tf.data.Dataset.counter() if num_steps is None else tf.data.Dataset.range(num_steps)
+    return steps.map(lambda step: tf.random.experimental.stateless_fold_in(base, step))
+
+
+def index_batches(n, batch_size, seed, split, shuffle, repeat):
+    """Dataset of int32 index batches [batch_size] over range(n), one permutation per epoch.
+
+    Batches run across epoch boundaries when repeating; the last partial batch is dropped.
+    """
+    base = stream_seed(seed, split, STREAM_PERMUTATION)
+
+    def epoch_indices(epoch):
+        indices = tf.range(n, dtype=tf.int32)
+        if shuffle:
+            key = tf.random.experimental.stateless_fold_in(base, epoch)
+            indices = tf.random.experimental.stateless_shuffle(indices, seed=key)
+        return tf.data.Dataset.from_tensor_slices(indices)
+
+    epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
+    return epochs.flat_map(epoch_indices).batch(batch_size, drop_remainder=True)
+
+
+def unit_pixels(images):
+    """uint8 pixels -> float32 in [0, 1]."""
+    return tf.cast(images, tf.float32) / 255.0
