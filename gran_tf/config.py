@@ -1,4 +1,6 @@
 """Parsing gin files and bindings into one clear ConfigError on failure."""
+import contextlib
+import logging
 import os
 
 import gin
@@ -28,6 +30,23 @@ def resolve_gin_file(path):
     raise ConfigError(f"gin file {path!r} not found (looked in the working directory and {GIN_DIR})")
 
 
+class _DropPathNotFound(logging.Filter):
+    def filter(self, record):
+        return "Path not found" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def quiet_include_lookup():
+    """gin logs an error each time an include is not found relative to the working
+    directory before it finds it on the search path; those lines are noise."""
+    root, drop = logging.getLogger(), _DropPathNotFound()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
+
+
 def parse(gin_files=(), gin_params=()):
     """Clears gin and parses ``gin_files`` then ``gin_params``; returns the config string."""
     register_configurables()
@@ -35,7 +54,8 @@ def parse(gin_files=(), gin_params=()):
     gin.add_config_file_search_path(GIN_DIR)
     files = [resolve_gin_file(f) for f in gin_files]
     try:
-        gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)
+        with quiet_include_lookup():
+            gin.parse_config_files_and_bindings(files, list(gin_params), finalize_config=False)
     except (ValueError, SyntaxError, KeyError, TypeError, ImportError) as e:
         message = " ".join(str(e).split())
         raise ConfigError(f"bad gin config: {message}") from None
