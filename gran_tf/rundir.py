@@ -7,6 +7,7 @@ Layout (one run per directory, resumable)::
     versions.json         python and package versions
     events.out.tfevents.* TensorBoard
     ckpt/                 tf.train.CheckpointManager
+    ckpt_best/, best.json the best checkpoint by Trainer.best_metric
     export/               generator.keras, discriminator.keras
     metrics.jsonl         one JSON object per logged step or evaluation
     samples/              PNG grids and plots
@@ -87,7 +88,17 @@ class RunDir:
         for sub in ("", "ckpt", "export", "samples"):
             os.makedirs(self.join(sub), exist_ok=True)
         self._write_text("config.gin", config_str)
-        self._write_text("versions.json", json.dumps(package_versions(), indent=2) + "\n")
+        self.write_json("versions.json", package_versions())
+
+    def write_json(self, name, obj):
+        self._write_text(name, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+    def read_json(self, name):
+        path = self.join(name)
+        if not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
 
     def write_operative_config(self, text):
         self._write_text("operative_config.gin", text)

@@ -16,6 +16,7 @@ import tensorflow as tf
 from gran_tf import data as gdata
 from gran_tf.distribute import make_strategy
 from gran_tf.errors import ConfigError, TrainingDivergedError
+from gran_tf.eval import run_metrics
 from gran_tf.rundir import RunDir
 from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
 from gran_tf.training import summaries
@@ -40,12 +41,16 @@ class Trainer:
                  discriminator=gin.REQUIRED, loss=None, updater=None, batch_size=100, total_steps=1000, seed=0,
                  g_optimizer=keras.optimizers.Adam, d_optimizer=keras.optimizers.Adam,
                  log_every=100, sample_every=500, checkpoint_every=1000, keep_checkpoints=3,
-                 n_samples=64, jit_compile=False, strategy=None):
+                 n_samples=64, jit_compile=False, strategy=None, eval_every=0, eval_metrics=(),
+                 eval_samples=None, best_metric=None, best_mode="max"):
         self.run_dir = RunDir(model_dir)
         self.total_steps, self.seed = int(total_steps), int(seed)
         self.log_every, self.sample_every = int(log_every), int(sample_every)
         self.checkpoint_every, self.keep_checkpoints = int(checkpoint_every), int(keep_checkpoints)
         self.n_samples, self.jit_compile = int(n_samples), bool(jit_compile)
+        self.eval_every, self.eval_metrics = int(eval_every), tuple(eval_metrics)
+        run_metrics.check_names(self.eval_metrics)
+        self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
         self.updater = updater or Alternating()
         self.strategy = strategy or make_strategy()
         replicas = self.strategy.num_replicas_in_sync
@@ -135,7 +140,9 @@ class Trainer:
         self.run_dir.claim(config_str)
         manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.ckpt_dir,
                                              max_to_keep=self.keep_checkpoints)
+        best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)
         start = self.restore(manager)
+        self.best.load(self.run_dir.read_json("best.json"))
         if start:
             print(f"resumed from {manager.latest_checkpoint} at step {start}", flush=True)
         writer = tf.summary.create_file_writer(self.run_dir.path)
@@ -153,6 +160,8 @@ class Trainer:
                 if step % self.checkpoint_every == 0 or step == self.total_steps:
                     self._check_finite(step, metrics)
                     manager.save(checkpoint_number=step)
+                if self.eval_every and (step % self.eval_every == 0 or step == self.total_steps):
+                    self._evaluate(step, best_manager)
         writer.flush()
         self.export()
         summaries.save_final_plot(self)
@@ -166,6 +175,19 @@ class Trainer:
             tf.summary.scalar(f"train/{k}", v, step=step)
         self.run_dir.append_metrics({"step": step, **values})
         print(progress.line(step, values), flush=True)
+
+    def _evaluate(self, step, best_manager):
+        """Training-time evaluation: metrics to TensorBoard and metrics.jsonl, best checkpoint kept."""
+        ctx = run_metrics.EvalContext(self.generator, self.dataset_name, run_metrics.bound_pixel_range(),
+                                      seed=self.seed, n_samples=self.eval_samples)
+        values = run_metrics.evaluate(ctx, self.eval_metrics)
+        for k, v in values.items():
+            tf.summary.scalar(f"eval/{k}", v, step=step)
+        self.run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}})
+        if self.best.improved(values, step):
+            best_manager.save(checkpoint_number=step)
+            self.run_dir.write_json("best.json", self.best.as_dict())
+        print(f"eval step {step}: " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()), flush=True)
 
     def _check_finite(self, step, metrics):
         values = {k: float(v) for k, v in metrics.items()}
@@ -186,6 +208,34 @@ class Trainer:
             path = os.path.join(self.run_dir.export_dir, f"{name}.keras")
             model.save(path + ".tmp.keras")
             os.replace(path + ".tmp.keras", path)
+
+
+class BestTracker:
+    """Remembers the best value of one evaluation metric (``mode`` "max" or "min")."""
+
+    def __init__(self, metric, mode="max"):
+        if mode not in ("max", "min"):
+            raise ConfigError(f"best_mode must be 'max' or 'min', got {mode!r}")
+        self.metric, self.mode, self.value, self.step = metric, mode, None, None
+
+    def improved(self, values, step):
+        if self.metric is None:
+            return False
+        if self.metric not in values:
+            raise ConfigError(f"best_metric {self.metric!r} is not among the evaluated {sorted(values)}")
+        value = values[self.metric]
+        better = self.value is None or (value > self.value if self.mode == "max" else value < self.value)
+        if better:
+            self.value, self.step = value, step
+        return better
+
+    def load(self, record):
+        """Continues from a resumed run's best.json (None: nothing yet)."""
+        if record and record.get("metric") == self.metric:
+            self.value, self.step = record["value"], record["step"]
+
+    def as_dict(self):
+        return {"metric": self.metric, "mode": self.mode, "value": self.value, "step": self.step}
 
 
 class Progress:

@@ -125,3 +125,22 @@ def test_gran_trains_under_a_mirrored_strategy(tmp_path):
 def test_generator_and_dataset_shapes_must_agree(tmp_path):
     with pytest.raises(ConfigError):
         make_trainer(tmp_path, "mnist_gran3", GRAN_MNIST + ["GRANGenerator.kernels = (4, 2, 3)"])
+
+
+def test_training_time_evaluation_logs_metrics_and_keeps_the_best_checkpoint(tmp_path):
+    params = RING + ["Trainer.total_steps = 4", "Trainer.eval_every = 2", "Trainer.eval_metrics = ['modes']",
+                     "Trainer.eval_samples = 200", "Trainer.best_metric = 'modes/hq_percent'"]
+    trainer, config_str = make_trainer(tmp_path, "ring", params)
+    trainer.train(config_str)
+    evals = [r for r in trainer.run_dir.read_metrics() if "eval/modes/modes_covered" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    assert all(0 <= r["eval/modes/modes_covered"] <= 8 and r["eval/modes/n"] == 200 for r in evals)
+    best = trainer.run_dir.read_json("best.json")
+    values = {r["step"]: r["eval/modes/hq_percent"] for r in evals}
+    assert best["value"] == max(values.values()) and values[best["step"]] == best["value"]
+    assert any(f.startswith(f"ckpt-{best['step']}") for f in os.listdir(trainer.run_dir.join("ckpt_best")))
+
+
+def test_unknown_eval_metric_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError):
+        make_trainer(tmp_path, "ring", RING + ["Trainer.eval_metrics = ['nope']"])

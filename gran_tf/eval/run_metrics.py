@@ -1,0 +1,168 @@
+"""Named metrics of a trained GAN, shared by ``launch/evaluate.py`` and the trainer's
+training-time evaluation (gin: ``Trainer.eval_metrics``).
+
+A metric takes an :class:`EvalContext` (the generator, the dataset it was trained on, sample
+counts) and returns a flat dict of numbers, keyed ``<metric>/<name>``.
+"""
+import gin
+import numpy as np
+import tensorflow as tf
+
+from gran_tf import data as gdata
+from gran_tf.errors import ConfigError
+
+VALUE_RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
+DEFAULT_N = {"modes": 2500, "stacked_modes": 25600}  # VEEGAN/PacGAN and Metz et al. protocols
+_SAMPLE_BATCH = 500
+METRICS = {}
+
+
+def register(name):
+    def decorate(fn):
+        METRICS[name] = fn
+        return fn
+
+    return decorate
+
+
+class EvalContext:
+    """What a metric needs to know about a run: its generator and its data."""
+
+    def __init__(self, generator, dataset, pixel_range="unit", seed=0, n_samples=None,
+                 split="test", data_dir=None):
+        self.generator, self.dataset, self.pixel_range = generator, dataset, pixel_range
+        self.seed, self.n_samples, self.split, self.data_dir = seed, n_samples, split, data_dir
+        self.spec = gdata.dataset_spec(dataset)
+
+    @property
+    def value_range(self):
+        return VALUE_RANGES[self.pixel_range]
+
+    def n_for(self, metric, fallback=10000):
+        return self.n_samples or DEFAULT_N.get(metric, fallback)
+
+    def samples(self, n):
+        """n generator samples from a seeded z (inference-mode BN), as NumPy."""
+        z = tf.random.stateless_normal([n, *self.generator.z_shape], [self.seed, 7])
+        return np.concatenate([np.asarray(self.generator(z[i:i + _SAMPLE_BATCH], training=False))
+                               for i in range(0, n, _SAMPLE_BATCH)])
+
+    def real(self, n):
+        """n real examples of the evaluation split in the run's pixel range."""
+        if self.spec.kind == "points":
+            x, _ = gdata.mixture_for(self.dataset).sample(n, seed=self.seed + 1)
+            return np.asarray(x)
+        batches = gdata.make_dataset(self.dataset, batch_size=min(n, _SAMPLE_BATCH), seed=self.seed,
+                                     split=self.split, pixel_range=self.pixel_range,
+                                     data_dir=self.data_dir, repeat=True, shuffle=True)
+        return np.concatenate([np.asarray(x) for x, _ in batches.take(-(-n // _SAMPLE_BATCH))])[:n]
+
+
+def bound_pixel_range():
+    """The run's ``make_dataset.pixel_range`` from the gin config ("unit" when unbound)."""
+    try:
+        return gin.query_parameter("make_dataset.pixel_range")
+    except ValueError:
+        return "unit"
+
+
+def require(ctx, metric, kinds=None, datasets=None):
+    if kinds and ctx.spec.kind not in kinds:
+        raise ConfigError(f"metric {metric!r} needs {'/'.join(kinds)} data, not {ctx.dataset!r}")
+    if datasets and ctx.dataset not in datasets:
+        raise ConfigError(f"metric {metric!r} applies to {'/'.join(datasets)}, not {ctx.dataset!r}")
+
+
+def prefixed(metric, values):
+    return {f"{metric}/{k}": v for k, v in values.items() if isinstance(v, (int, float)) and v is not None}
+
+
+@register("modes")
+def modes_metric(ctx):
+    """Gaussian-mixture coverage: modes, % high quality, reverse KL, JS, FID on raw coordinates."""
+    from gran_tf.eval.modes import mode_coverage
+
+    require(ctx, "modes", kinds=("points",))
+    n = ctx.n_for("modes")
+    mixture = gdata.mixture_for(ctx.dataset)
+    report = mode_coverage(ctx.samples(n), mixture.means, mixture.std, real_samples=ctx.real(n))
+    return prefixed("modes", report)
+
+
+@register("stacked_modes")
+def stacked_modes_metric(ctx):
+    """Stacked MNIST: distinct digit triples of 1000 and KL to uniform."""
+    from gran_tf.eval.mnist_metrics import stacked_mnist_modes
+
+    require(ctx, "stacked_modes", datasets=("stacked_mnist",))
+    return prefixed("stacked_modes", stacked_mnist_modes(ctx.samples(ctx.n_for("stacked_modes")),
+                                                         value_range=ctx.value_range))
+
+
+@register("colored_js")
+def colored_js_metric(ctx):
+    """Colored MNIST: JS divergence between generated and real digit colours."""
+    from gran_tf.eval.mnist_metrics import colored_mnist_js
+
+    require(ctx, "colored_js", datasets=("colored_mnist",))
+    n = ctx.n_for("colored_js", 2000)
+    return prefixed("colored_js", colored_mnist_js(ctx.samples(n), ctx.real(n), value_range=ctx.value_range,
+                                                   real_value_range=ctx.value_range))
+
+
+@register("mnist_score")
+def mnist_score_metric(ctx):
+    """The digit classifier's Inception-score analogue and Fréchet distance on its features."""
+    from gran_tf.eval.mnist_metrics import mnist_frechet_distance, mnist_score
+
+    require(ctx, "mnist_score", datasets=("mnist",))
+    n = ctx.n_for("mnist_score", 5000)
+    fake = ctx.samples(n)
+    return {"mnist_score/score": mnist_score(fake, value_range=ctx.value_range),
+            "mnist_score/frechet": mnist_frechet_distance(fake, ctx.real(n), value_range=ctx.value_range,
+                                                          real_value_range=ctx.value_range),
+            "mnist_score/n": n}
+
+
+@register("pairwise")
+def pairwise_metric(ctx):
+    """Pairwise-distance statistics of samples vs data (Unrolled paper)."""
+    from gran_tf.eval.diversity import pairwise_distances
+
+    n = ctx.n_for("pairwise", 2000)
+    result = pairwise_distances(ctx.samples(n), ctx.real(n))
+    return {"pairwise/sample_mean": result["samples"]["mean"], "pairwise/data_mean": result["data"]["mean"],
+            "pairwise/js": result["js_divergence"], "pairwise/wasserstein_1": result["wasserstein_1"]}
+
+
+def inception_metrics(ctx, names):
+    """FID / KID / IS through the FID Inception network (see gran_tf.eval.features)."""
+    from gran_tf.eval.features import score_images
+
+    require(ctx, "fid", kinds=("image",))
+    n = ctx.n_for("fid", 10000)
+    scale = lambda x: 255.0 * (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
+    result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, split=ctx.split)
+    return {f"inception/{k}": v for k, v in result.items() if isinstance(v, (int, float))}
+
+
+INCEPTION_METRICS = ("fid", "kid", "is")
+
+
+def check_names(names):
+    unknown = [m for m in names if m not in METRICS and m not in INCEPTION_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric(s) {unknown}; expected some of {sorted(METRICS) + list(INCEPTION_METRICS)}")
+
+
+def evaluate(ctx, names):
+    """Runs the named metrics; FID/KID/IS share one feature extraction."""
+    check_names(names)
+    results = {}
+    for name in names:
+        if name in METRICS:
+            results.update(METRICS[name](ctx))
+    inception = [m for m in names if m in INCEPTION_METRICS]
+    if inception:
+        results.update(inception_metrics(ctx, inception))
+    return results
