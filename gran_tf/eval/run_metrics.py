@@ -50,7 +50,8 @@ class EvalContext:
     def real(self, n):
         """n real examples of the evaluation split in the run's pixel range."""
         if self.spec.kind == "points":
-            x, _ = gdata.mixture_for(self.dataset).sample(n, seed=self.seed + 1)
+            split_offset = 1 + ("train", "test").index(self.split)
+            x, _ = gdata.mixture_for(self.dataset).sample(n, seed=self.seed + split_offset)
             return np.asarray(x)
         batches = gdata.make_dataset(self.dataset, batch_size=min(n, _SAMPLE_BATCH), seed=self.seed,
                                      split=self.split, pixel_range=self.pixel_range,
