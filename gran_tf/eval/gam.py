@@ -1,0 +1,258 @@
+"""The Generative Adversarial Metric (GAM): two GANs battle by swapping discriminators.
+
+GRAN paper §4 (Im et al. 2016). M1 = (G1, D1) and M2 = (G2, D2) are trained separately; at
+test time each discriminator judges the other model's samples. A discriminator is any callable
+``x -> P(real | x)`` returning [N] probabilities; it calls x real iff D(x) > 0.5, and ε is its
+classification error rate. The paper's ratios of *error rates* are used (Eq. 10), not the
+accuracy ratios of the official code (REFERENCE §1):
+
+    r_test = ε(D1(x_test)) / ε(D2(x_test)),   r_sample = ε(D1(G2(z))) / ε(D2(G1(z))).
+
+Winner (Eq. 11): M1 if r_sample < 1 and r_test ≈ 1; M2 if r_sample > 1 and r_test ≈ 1; else a
+tie. "r_test ≈ 1" means |r_test − 1| <= ``tolerance`` (default 0.1). The paper gives no
+tolerance, and its Table 1 declares winners at r_test = 0.79 and 1.29, so it applied none
+consistently; pass ``tolerance=0.3`` to accept those battles.
+
+Zero denominators are reported, never divided: a ratio is ``finite``, ``infinite`` (x / 0 with
+x > 0) or ``undefined`` (0 / 0), with ``value`` None in the last two cases. Eq. 11 reads them as
+follows. r_test undefined: both discriminators make no test errors, so they generalise equally
+(r_test ≈ 1 holds); r_test infinite: one is perfect on the test set and the other is not (it
+fails). r_sample infinite: G1 never fools D2 while G2 fools D1, i.e. r_sample > 1 (M2 wins);
+r_sample undefined: neither generator ever fools the other discriminator (tie).
+"""
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from gran_tf.errors import GranError
+
+THRESHOLD = 0.5  # real ⇔ D(x) > 0.5
+DEFAULT_TEST_RATIO_TOLERANCE = 0.1
+FINITE, INFINITE, UNDEFINED = "finite", "infinite", "undefined"
+M1, M2, TIE = "M1", "M2", "tie"
+# The 2x2 table of paper Figure 6: (discriminator, images) -> key of BattleResult.errors.
+TABLE_KEYS = ("d1_g1", "d1_train", "d1_g2", "d1_test", "d2_g1", "d2_test", "d2_g2", "d2_train")
+
+
+def discriminator_probs(d, x, batch_size=1000):
+    """float64 [N] P(real) from the callable ``d``, evaluated in batches of ``batch_size``."""
+    x = np.asarray(x)
+    if len(x) == 0:
+        raise GranError("cannot evaluate a discriminator on an empty set of images")
+    chunks = [np.asarray(d(x[i:i + batch_size]), dtype=np.float64) for i in range(0, len(x), batch_size)]
+    probs = np.concatenate([c.reshape(-1) for c in chunks])
+    if probs.shape != (len(x),):
+        raise GranError(f"discriminator returned {probs.size} values for {len(x)} images; "
+                        "it must map [N, ...] images to [N] probabilities")
+    if not np.isfinite(probs).all() or probs.min() < 0.0 or probs.max() > 1.0:
+        raise GranError("discriminator outputs must be probabilities in [0, 1] "
+                        "(apply a sigmoid to logits)")
+    return probs
+
+
+def error_rate(probs, is_real):
+    """Fraction of ``probs`` on the wrong side of 0.5: real images with D <= 0.5, fakes with D > 0.5."""
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+    if probs.size == 0:
+        raise GranError("error rate of an empty set of discriminator outputs")
+    said_real = probs > THRESHOLD
+    return float(np.mean(~said_real if is_real else said_real))
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorRatio:
+    """numerator / denominator, with a zero denominator kept explicit in ``status``."""
+
+    numerator: float
+    denominator: float
+    value: float | None
+    status: str
+
+    @classmethod
+    def of(cls, numerator, denominator):
+        if denominator > 0:
+            return cls(numerator, denominator, numerator / denominator, FINITE)
+        return cls(numerator, denominator, None, INFINITE if numerator > 0 else UNDEFINED)
+
+    def __str__(self):
+        if self.status == FINITE:
+            return f"{self.value:.3f}"
+        return "inf (x/0)" if self.status == INFINITE else "undefined (0/0)"
+
+
+def r_test_ok(r_test, tolerance):
+    """Eq. 11's r_test ≈ 1: |r_test − 1| <= tolerance; 0/0 counts as equal, x/0 does not."""
+    if r_test.status == FINITE:
+        return abs(r_test.value - 1.0) <= tolerance
+    return r_test.status == UNDEFINED
+
+
+def decide_winner(r_test, r_sample, tolerance):
+    """(M1 | M2 | tie, reason) by Eq. 11."""
+    if not r_test_ok(r_test, tolerance):
+        return TIE, f"r_test = {r_test} is not within {tolerance} of 1: the sample ratio is not trusted"
+    if r_sample.status == UNDEFINED:
+        return TIE, "r_sample = 0/0: neither generator fools the other's discriminator"
+    if r_sample.status == INFINITE or r_sample.value > 1.0:
+        return M2, f"r_sample = {r_sample} > 1: G2 fools D1 more often than G1 fools D2"
+    if r_sample.value < 1.0:
+        return M1, f"r_sample = {r_sample} < 1: G1 fools D2 more often than G2 fools D1"
+    return TIE, "r_sample = 1: both generators fool the other discriminator equally often"
+
+
+@dataclasses.dataclass
+class BattleResult:
+    """Outcome of one GAM battle; ``errors`` holds the error rates of the 2x2 table (TABLE_KEYS)."""
+
+    names: tuple
+    errors: dict
+    counts: dict
+    r_test: ErrorRatio
+    r_sample: ErrorRatio
+    tolerance: float
+    winner: str
+    reason: str
+
+    @property
+    def winner_name(self):
+        """The winning model's name, or None for a tie."""
+        return {M1: self.names[0], M2: self.names[1]}.get(self.winner)
+
+    def to_dict(self):
+        d = dataclasses.asdict(self)
+        d["names"] = list(self.names)
+        d["winner_name"] = self.winner_name
+        return d
+
+    def to_json(self, indent=2):
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d):
+        fields = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in fields}
+        kwargs["names"] = tuple(d["names"])
+        kwargs["r_test"] = ErrorRatio(**d["r_test"])
+        kwargs["r_sample"] = ErrorRatio(**d["r_sample"])
+        return cls(**kwargs)
+
+    def to_markdown(self):
+        """Paper Figure 6's table of error rates, then the two ratios and the winner."""
+        a, b = self.names
+        e = self.errors
+        return "\n".join([
+            f"| discriminator | {a} (G1 samples · its data) | {b} (G2 samples · its data) |",
+            "|---|---|---|",
+            f"| D1 ({a}) | D1(G1(z)) {e['d1_g1']:.4f} · D1(x_train) {e['d1_train']:.4f} "
+            f"| D1(G2(z)) {e['d1_g2']:.4f} · D1(x_test) {e['d1_test']:.4f} |",
+            f"| D2 ({b}) | D2(G1(z)) {e['d2_g1']:.4f} · D2(x_test) {e['d2_test']:.4f} "
+            f"| D2(G2(z)) {e['d2_g2']:.4f} · D2(x_train) {e['d2_train']:.4f} |",
+            "",
+            f"Error rates (threshold {THRESHOLD}). r_test = {self.r_test}, r_sample = {self.r_sample}, "
+            f"tolerance {self.tolerance}: winner **{self.winner_name or 'tie'}** ({self.reason}).",
+        ])
+
+
+def battle(d1, g1_samples, d2, g2_samples, x_train, x_test,
+           tolerance=DEFAULT_TEST_RATIO_TOLERANCE, names=("M1", "M2"), batch_size=1000):
+    """Runs the GAM battle M1 = (G1, D1) vs M2 = (G2, D2) on given samples and real images."""
+    if tolerance < 0:
+        raise GranError(f"tolerance must be >= 0, got {tolerance}")
+
+    def err(d, x, is_real):
+        return error_rate(discriminator_probs(d, x, batch_size), is_real)
+
+    errors = {
+        "d1_g1": err(d1, g1_samples, False), "d1_train": err(d1, x_train, True),
+        "d1_g2": err(d1, g2_samples, False), "d1_test": err(d1, x_test, True),
+        "d2_g1": err(d2, g1_samples, False), "d2_test": err(d2, x_test, True),
+        "d2_g2": err(d2, g2_samples, False), "d2_train": err(d2, x_train, True),
+    }
+    r_test = ErrorRatio.of(errors["d1_test"], errors["d2_test"])  # Eq. 10
+    r_sample = ErrorRatio.of(errors["d1_g2"], errors["d2_g1"])  # Eq. 10
+    winner, reason = decide_winner(r_test, r_sample, tolerance)  # Eq. 11
+    counts = {"n_g1": len(g1_samples), "n_g2": len(g2_samples),
+              "n_train": len(x_train), "n_test": len(x_test)}
+    return BattleResult(tuple(names), errors, counts, r_test, r_sample, float(tolerance), winner, reason)
+
+
+@dataclasses.dataclass
+class League:
+    """Standings of a round of battles; rows sorted by score = wins + ½ ties, then wins, then name."""
+
+    rows: list
+    matches: list
+
+    def to_dict(self):
+        return {"ranking": self.rows, "matches": self.matches}
+
+    def to_json(self, indent=2):
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    def to_markdown(self):
+        lines = ["| rank | model | played | wins | ties | losses | score |", "|---|---|---|---|---|---|---|"]
+        for rank, r in enumerate(self.rows, 1):
+            lines.append(f"| {rank} | {r['name']} | {r['played']} | {r['wins']} | {r['ties']} "
+                         f"| {r['losses']} | {r['score']:g} |")
+        return "\n".join(lines)
+
+
+def league(results):
+    """League table from ``{(name_a, name_b): BattleResult}`` (name_a played M1, name_b M2)."""
+    table = {}
+    matches = []
+    for (a, b), result in results.items():
+        if a == b:
+            raise GranError(f"a model cannot battle itself: {a!r}")
+        for name in (a, b):
+            table.setdefault(name, {"name": name, "played": 0, "wins": 0, "ties": 0, "losses": 0})
+        winner = {M1: a, M2: b}.get(result.winner)
+        for name in (a, b):
+            row = table[name]
+            row["played"] += 1
+            row["ties" if winner is None else "wins" if winner == name else "losses"] += 1
+        matches.append({"m1": a, "m2": b, "winner": winner,
+                        "r_test": result.r_test.value, "r_test_status": result.r_test.status,
+                        "r_sample": result.r_sample.value, "r_sample_status": result.r_sample.status})
+    for row in table.values():
+        row["score"] = row["wins"] + 0.5 * row["ties"]
+    rows = sorted(table.values(), key=lambda r: (-r["score"], -r["wins"], r["name"]))
+    return League(rows, matches)
+
+
+def error_on_external_samples(d, samples, batch_size=1000):
+    """ε of discriminator ``d`` on samples of another model, all fake (paper Table 2)."""
+    return error_rate(discriminator_probs(d, samples, batch_size), is_real=False)
+
+
+def load_samples_npz(path, key=None, image_shape=None, value_range=(0.0, 1.0)):
+    """Sample array from an .npz file: ``key``, else its only array, else its "samples" array.
+
+    Checks: at least one sample, finite values, ``shape[1:] == image_shape`` when given, values
+    within ``value_range`` when given (the discriminators here expect images in [0, 1]).
+    """
+    if not os.path.isfile(path):
+        raise GranError(f"no samples file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError) as err:
+        raise GranError(f"{path} is not a readable .npz file ({err})") from err
+    if key is None:
+        key = next(iter(arrays)) if len(arrays) == 1 else "samples"
+    if key not in arrays:
+        raise GranError(f"{path} holds arrays {sorted(arrays)}; name one with key= (no {key!r})")
+    x = arrays[key]
+    if x.ndim < 2 or len(x) == 0:
+        raise GranError(f"{path}[{key!r}] must be a non-empty [N, ...] array, got shape {x.shape}")
+    if image_shape is not None and tuple(x.shape[1:]) != tuple(image_shape):
+        raise GranError(f"{path}[{key!r}] has samples of shape {x.shape[1:]}, expected {tuple(image_shape)}")
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise GranError(f"{path}[{key!r}] contains NaN or inf")
+    if value_range is not None and (x.min() < value_range[0] or x.max() > value_range[1]):
+        raise GranError(f"{path}[{key!r}] has values in [{x.min():.3g}, {x.max():.3g}], "
+                        f"outside the expected range {tuple(value_range)}")
+    return x
