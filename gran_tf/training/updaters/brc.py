@@ -1,0 +1,145 @@
+"""Best-Response Constraint (BRC): the generator (leader, θ) descends F(θ) = ℓ_G(θ, ω*(θ)) where
+ω*(θ) = argmin_ω ℓ_D(θ, ω) is the discriminator's (follower's) best response (REFERENCE.md §1).
+
+Implicit-function theorem:  dF/dθ = ∇_θ ℓ_G − ∇²_θω ℓ_D · [∇²_ωω ℓ_D]⁻¹ · ∇_ω ℓ_G.
+
+Distribution: every replica holds ℓ_G, ℓ_D averaged over the *global* batch, i.e. its share
+of a sum over replicas. The ω-quantities entering the response (the coefficient c, or the
+Hessian products and the solve for v) are all-reduced, so every replica sees the same global
+c or v. The θ-gradients are left per replica and linear in these shares; the optimizer's
+cross-replica SUM then assembles the global ∇_θ ℓ_G − c ∇_θ ℓ_D, or ∇_θ ℓ_G − ∇²_θω ℓ_D v.
+"""
+import gin
+import tensorflow as tf
+from absl import logging
+
+from gran_tf.errors import ConfigError
+from gran_tf.training.updaters.base import Updater, d_step, global_mean, sample_z, stream_seed
+from gran_tf.training.updaters.functional import (
+    cross_replica_sum, gradients, inner_product, vector_jacobian_product)
+
+HESSIANS = ("outer_product", "cg", "neumann")
+
+
+def outer_product_coefficient(g_omega_G, g_omega_D, damping):
+    """c = ⟨∇_ω ℓ_G, ∇_ω ℓ_D⟩ / (λ + ‖∇_ω ℓ_D‖²): Sherman–Morrison on H ≈ g gᵀ + λI."""
+    return inner_product(g_omega_G, g_omega_D) / (damping + inner_product(g_omega_D, g_omega_D))
+
+
+def conjugate_gradient(hvp, b, damping, iters):
+    """v ≈ (H + λI)⁻¹ b by ``iters`` conjugate-gradient steps from v = 0 (H symmetric PSD)."""
+    v = [tf.zeros_like(x) for x in b]
+    r, p = list(b), list(b)
+    rr = inner_product(r, r)
+    for _ in range(iters):
+        ap = [h + damping * x for h, x in zip(hvp(p), p)]
+        alpha = tf.math.divide_no_nan(rr, inner_product(p, ap))
+        v = [x + alpha * y for x, y in zip(v, p)]
+        r = [x - alpha * y for x, y in zip(r, ap)]
+        rr_new = inner_product(r, r)
+        p = [x + tf.math.divide_no_nan(rr_new, rr) * y for x, y in zip(r, p)]
+        rr = rr_new
+    return v
+
+
+def neumann_series(hvp, b, damping, iters, lr):
+    """v ≈ (H + λI)⁻¹ b = α Σ_{j≥0} (I − α(H + λI))^j b, truncated after ``iters`` terms
+    (converges when α‖H + λI‖ < 1)."""
+    term, total = list(b), list(b)
+    for _ in range(iters):
+        term = [t - lr * (h + damping * t) for t, h in zip(term, hvp(term))]
+        total = [s + t for s, t in zip(total, term)]
+    return [lr * s for s in total]
+
+
+def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", damping=1e-3, solver_iters=10,
+                           neumann_lr=1.0):
+    """This replica's part of dF/dθ, and ℓ_G.
+
+    ``losses_fn()`` returns (ℓ_G, ℓ_D) computed from ``theta`` and ``omega`` (lists of
+    trainable variables), each this replica's share of the global-batch loss.
+    """
+    if hessian == "outer_product":
+        with tf.GradientTape(persistent=True) as tape:
+            l_G, l_D = losses_fn()
+        g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
+        g_theta_D, g_omega_D = split(gradients(tape, l_D, theta + omega), len(theta))
+        c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
+        return [a - c * b for a, b in zip(g_theta_G, g_theta_D)], l_G
+    with tf.GradientTape(persistent=True) as outer:
+        with tf.GradientTape(persistent=True) as inner:
+            l_G, l_D = losses_fn()
+        g_omega_D = gradients(inner, l_D, omega)
+    g_theta_G, g_omega_G = split(gradients(inner, l_G, theta + omega), len(theta))
+
+    def hvp(v):  # (Σ_r H_r) v: the global Hessian of ℓ_D in ω
+        return cross_replica_sum(vector_jacobian_product(outer, g_omega_D, omega, v))
+
+    b = cross_replica_sum(g_omega_G)
+    if hessian == "cg":
+        v = conjugate_gradient(hvp, b, damping, solver_iters)
+    else:
+        v = neumann_series(hvp, b, damping, solver_iters, neumann_lr)
+    v = [tf.stop_gradient(x) for x in v]
+    response = vector_jacobian_product(outer, g_omega_D, theta, v)  # ∇_θ ⟨∇_ω ℓ_D, v⟩, local
+    return [a - b for a, b in zip(g_theta_G, response)], l_G
+
+
+def split(xs, n):
+    return xs[:n], xs[n:]
+
+
+@gin.register
+class BRC(Updater):
+    """``inner_steps`` ordinary D steps towards the best response, then one G step on dF/dθ.
+
+    ``hessian``: "outer_product" (first-order gradients only), "cg" or "neumann"
+    (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the series step α);
+    ``damping`` is λ in (H + λI).
+    """
+
+    def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0):
+        if hessian not in HESSIANS:
+            raise ConfigError(f"unknown BRC hessian {hessian!r}; expected one of {HESSIANS}")
+        if int(inner_steps) < 1 or int(solver_iters) < 1:
+            raise ConfigError(f"BRC inner_steps and solver_iters must be >= 1, got {inner_steps}, {solver_iters}")
+        if float(damping) < 0 or float(neumann_lr) <= 0:
+            raise ConfigError(f"BRC needs damping >= 0 and neumann_lr > 0, got {damping}, {neumann_lr}")
+        self.hessian, self.inner_steps, self.damping = hessian, int(inner_steps), float(damping)
+        self.solver_iters, self.neumann_lr = int(solver_iters), float(neumann_lr)
+        self._warned_zero_sum = False
+
+    @property
+    def batches_per_step(self):
+        return self.inner_steps
+
+    def step(self, state, batches, step):
+        self.warn_if_zero_sum(state.loss)
+        d_losses = [d_step(state, x, step, stream=2 * i) for i, (x, _) in enumerate(batches)]
+        g_loss = self.generator_step(state, batches[-1][0], step, stream=2 * self.inner_steps)
+        return {"d_loss": d_losses[-1], "g_loss": g_loss}
+
+    def warn_if_zero_sum(self, loss):
+        if getattr(loss, "zero_sum", False) and not self._warned_zero_sum:
+            logging.warning("BRC with the zero-sum loss %r: ℓ_G = −ℓ_D makes the best-response term "
+                            "cancel the direct term; use a non-saturating, least-squares, hinge or "
+                            "Wasserstein loss", getattr(loss, "name", loss))
+            self._warned_zero_sum = True
+
+    def generator_step(self, state, real, step, stream):
+        g, d = state.generator, state.discriminator
+        z = sample_z(state, step, stream, tf.shape(real)[0])
+        seed = stream_seed(state, step, stream + 1)
+
+        def losses():  # ℓ_G and ℓ_D from one forward pass of D on the fakes
+            fake = g(z, training=True)
+            fake_logits = d(fake, training=True)
+            l_D = (state.loss.d_loss(d(real, training=True), fake_logits)
+                   + state.loss.penalty(lambda x: d(x, training=True), real, fake, seed))
+            return global_mean(state.loss.g_loss(fake_logits), state), global_mean(l_D, state)
+
+        grads, l_G = best_response_gradient(
+            losses, g.trainable_variables, d.trainable_variables, self.hessian, self.damping,
+            self.solver_iters, self.neumann_lr)
+        state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
+        return l_G

@@ -1,0 +1,70 @@
+"""Unrolled GAN (Metz et al.): the generator descends f(θG, θD^K), θD^K being K differentiable
+steps of the discriminator's own optimizer from the current θD (REFERENCE.md §1)."""
+import gin
+import tensorflow as tf
+
+from gran_tf.errors import ConfigError
+from gran_tf.training.updaters.base import Updater, d_objective, d_step, global_mean, sample_z
+from gran_tf.training.updaters.functional import (
+    StatelessModel, cross_replica_sum, current_values, functional_optimizer, gradients)
+
+
+@gin.register
+class Unrolled(Updater):
+    """One ordinary D step, then a G step on the K-step look-ahead discriminator.
+
+    ``second_order=False`` treats θD^K as a constant of θG (the paper's appendix B ablation);
+    ``inner_optimizer`` is "adam" (the D optimizer's Adam with its current moments, step
+    count and learning rate) or "sgd" (plain descent at the D optimizer's learning rate).
+    ``steps=0`` is the standard alternating update.
+    """
+
+    def __init__(self, steps=5, second_order=True, inner_optimizer="adam"):
+        if int(steps) < 0:
+            raise ConfigError(f"Unrolled.steps must be >= 0, got {steps}")
+        self.steps, self.second_order, self.inner_optimizer = int(steps), bool(second_order), inner_optimizer
+
+    def step(self, state, batches, step):
+        real = batches[0][0]
+        d_loss = d_step(state, real, step, stream=0)
+        g_loss = self.generator_step(state, real, step, stream=2)
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    def generator_step(self, state, real, step, stream):
+        z = sample_z(state, step, stream, tf.shape(real)[0])
+        g = state.generator
+        with tf.GradientTape() as tape:
+            loss = self.surrogate_loss(state, real, z, step, stream + 1)
+        grads = tape.gradient(loss, g.trainable_variables)
+        state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
+        return loss
+
+    def surrogate_loss(self, state, real, z, step, stream):
+        """f_K = ℓ_G(G(z), θD^K) (global-mean scaled), differentiable in θG."""
+        d = state.discriminator
+        fake = state.generator(z, training=True)
+        unroll_fake = fake if self.second_order else tf.stop_gradient(fake)
+        omega, non_trainable = self.unroll(state, real, unroll_fake, step, stream)
+        fake_logits = StatelessModel(d, omega, non_trainable)(fake)
+        return global_mean(state.loss.g_loss(fake_logits), state)
+
+    def unroll(self, state, real, fake, step, stream):
+        """θD^{k+1} = θD^k − optimizer step on ∇ℓ_D(θD^k), k < K, same real batch and fakes.
+
+        The gradient is all-reduced so each unrolled step is the global-batch step; with a
+        constant ``fake`` nothing here depends on θG.
+        """
+        d = state.discriminator
+        optimizer = functional_optimizer(self.inner_optimizer, state.d_optimizer, d.trainable_variables)
+        omega = current_values(d.trainable_variables)
+        non_trainable = current_values(d.non_trainable_variables)
+        opt_state = optimizer.initial_state() if self.steps else None
+        for _ in range(self.steps):
+            with tf.GradientTape() as tape:
+                tape.watch(omega)
+                d_fn = StatelessModel(d, omega, non_trainable)
+                loss = d_objective(state, d_fn, real, fake, step, stream)
+            grads = cross_replica_sum(gradients(tape, loss, omega))
+            non_trainable = d_fn.non_trainable
+            omega, opt_state = optimizer.update(omega, grads, opt_state)
+        return omega, non_trainable

@@ -1,0 +1,152 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gran_tf import config
+from gran_tf.distribute import make_strategy
+from gran_tf.errors import ConfigError
+from gran_tf.training.losses import Minimax, NonSaturating
+from gran_tf.training.trainer import Trainer
+from gran_tf.training.updaters import BRC
+from gran_tf.training.updaters import brc as brc_module
+from gran_tf.training.updaters.brc import best_response_gradient
+
+RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
+        "MLPDiscriminator.hidden = (8,)"]
+SGD = ["Trainer.g_optimizer = @g/keras.optimizers.SGD", "Trainer.d_optimizer = @d/keras.optimizers.SGD",
+       "g/keras.optimizers.SGD.learning_rate = 0.05", "d/keras.optimizers.SGD.learning_rate = 0.05"]
+
+
+class QuadraticGame:
+    """ℓ_D(θ, ω) = ½ωᵀAω − ωᵀBθ,  ℓ_G(θ, ω) = ½θᵀPθ + qᵀω + ½‖ω‖².
+
+    ω*(θ) = A⁻¹Bθ, ∇²_ωω ℓ_D = A, ∇_θ⟨∇_ω ℓ_D, v⟩ = −Bᵀv, so
+    dF/dθ = Pθ + Bᵀ(A + λI)⁻¹(q + ω)  (exact at ω = ω*, λ = 0).
+    """
+
+    def __init__(self, n_theta=3, n_omega=4, seed=0):
+        rng = np.random.default_rng(seed)
+        q_mat, _ = np.linalg.qr(rng.normal(size=(n_omega, n_omega)))
+        self.A = q_mat @ np.diag(np.linspace(1.0, 3.0, n_omega)) @ q_mat.T  # eigenvalues in [1, 3]
+        self.B = rng.normal(size=(n_omega, n_theta))
+        p_mat = rng.normal(size=(n_theta, n_theta))
+        self.P = p_mat @ p_mat.T + np.eye(n_theta)
+        self.q = rng.normal(size=n_omega)
+        self.theta = tf.Variable(rng.normal(size=n_theta))
+        self.omega = tf.Variable(rng.normal(size=n_omega))
+
+    def losses(self):
+        th, om = self.theta, self.omega
+        l_D = (0.5 * tf.tensordot(om, tf.linalg.matvec(self.A, om), 1)
+               - tf.tensordot(om, tf.linalg.matvec(self.B, th), 1))
+        l_G = (0.5 * tf.tensordot(th, tf.linalg.matvec(self.P, th), 1) + tf.tensordot(self.q, om, 1)
+               + 0.5 * tf.reduce_sum(om * om))
+        return l_G, l_D
+
+    def best_response(self):
+        return np.linalg.solve(self.A, self.B @ self.theta.numpy())
+
+    def total_derivative(self, damping):
+        rhs = np.linalg.solve(self.A + damping * np.eye(len(self.q)), self.q + self.omega.numpy())
+        return self.P @ self.theta.numpy() + self.B.T @ rhs
+
+    def hypergradient(self, **kw):
+        grads, _ = best_response_gradient(self.losses, [self.theta], [self.omega], **kw)
+        return grads[0].numpy()
+
+
+SOLVERS = [dict(hessian="cg", solver_iters=4), dict(hessian="neumann", solver_iters=80, neumann_lr=0.3)]
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=["cg", "neumann"])
+def test_solvers_give_the_exact_hypergradient_at_the_best_response(solver):
+    game = QuadraticGame()
+    game.omega.assign(game.best_response())
+    # F(θ) = ℓ_G(θ, A⁻¹Bθ): its gradient in closed form.
+    response = np.linalg.solve(game.A, game.B)
+    exact = game.P @ game.theta.numpy() + response.T @ (game.q + response @ game.theta.numpy())
+    np.testing.assert_allclose(game.hypergradient(damping=0.0, **solver), exact, rtol=1e-4, atol=1e-8)
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=["cg", "neumann"])
+def test_damped_solvers_match_the_closed_form_away_from_the_best_response(solver):
+    game = QuadraticGame(seed=1)
+    expected = game.total_derivative(damping=0.1)
+    np.testing.assert_allclose(game.hypergradient(damping=0.1, **solver), expected, rtol=1e-4, atol=1e-8)
+    assert np.abs(expected - game.P @ game.theta.numpy()).max() > 0.1  # the response term matters
+
+
+def test_outer_product_update_matches_its_closed_form():
+    game = QuadraticGame(seed=2)
+    th, om = game.theta.numpy(), game.omega.numpy()
+    g_omega_D, g_theta_D = game.A @ om - game.B @ th, -game.B.T @ om
+    g_omega_G, g_theta_G = game.q + om, game.P @ th
+    c = g_omega_G @ g_omega_D / (0.5 + g_omega_D @ g_omega_D)
+    np.testing.assert_allclose(game.hypergradient(hessian="outer_product", damping=0.5),
+                               g_theta_G - c * g_theta_D, rtol=1e-10)
+
+
+def ring_trainer(tmp_path, name, params=(), **kw):
+    config.parse(["ring"], RING + SGD + list(params))
+    return Trainer(model_dir=str(tmp_path / name), **kw)
+
+
+def weights(trainer):
+    return [w.numpy() for w in trainer.generator.weights + trainer.discriminator.weights]
+
+
+# CG with λ = 0.1 keeps float32 rounding well below the tolerance; Neumann shares its
+# Hessian-vector products and mixed product, so it is covered by the cg case.
+@pytest.mark.parametrize("hessian", ["outer_product", "cg"])
+def test_mirrored_over_two_cpus_equals_one_device(tmp_path, hessian):
+    updater = dict(hessian=hessian, inner_steps=2, damping=0.1, solver_iters=3)
+    single = ring_trainer(tmp_path, "single", updater=BRC(**updater))
+    single_metrics = single.train_steps(2)
+    strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
+    mirrored = ring_trainer(tmp_path, "mirrored", updater=BRC(**updater), strategy=strategy)
+    mirrored_metrics = mirrored.train_steps(2)
+    for key in single_metrics:
+        np.testing.assert_allclose(single_metrics[key], mirrored_metrics[key], rtol=1e-5)
+    for a, b in zip(weights(single), weights(mirrored)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # inner_steps D updates (one batch each) per generator update
+    assert int(single.state.d_optimizer.iterations.numpy()) == 4
+    assert int(single.state.g_optimizer.iterations.numpy()) == 2
+
+
+def test_the_response_term_changes_the_generator_update(tmp_path):
+    plain = ring_trainer(tmp_path, "plain", ["Alternating.n_disc = 2"])
+    brc = ring_trainer(tmp_path, "brc", updater=BRC(hessian="outer_product", inner_steps=2, damping=0.1))
+    plain.train_steps(1), brc.train_steps(1)
+    for a, b in zip(plain.discriminator.get_weights(), brc.discriminator.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the same two ordinary D steps
+    assert max(np.abs(a - b).max() for a, b in
+               zip(plain.generator.get_weights(), brc.generator.get_weights())) > 1e-6
+
+
+def test_a_zero_sum_loss_warns_once(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(brc_module.logging, "warning", lambda *args: warnings.append(args))
+    updater = BRC()
+    updater.warn_if_zero_sum(NonSaturating())
+    assert not warnings
+    updater.warn_if_zero_sum(Minimax())
+    updater.warn_if_zero_sum(Minimax())
+    assert len(warnings) == 1
+
+
+def test_ring8_vgan_brc_gin_is_the_brc_paper_setting(tmp_path):
+    config.parse(["ring8_vgan_brc"], [])
+    trainer = Trainer(model_dir=str(tmp_path / "gin"))
+    assert isinstance(trainer.updater, BRC) and trainer.updater.hessian == "outer_product"
+    assert trainer.batch_size == 512 and trainer.updater.batches_per_step == 5
+    dense = [w for w in trainer.discriminator.trainable_weights if w.name == "kernel"]
+    assert [tuple(w.shape) for w in dense] == [(2, 256), (256, 256), (256, 1)]
+    assert trainer.generator.activation == trainer.discriminator.activation == "leaky_relu"
+
+
+def test_bad_settings_are_config_errors():
+    for kw in (dict(hessian="exact"), dict(inner_steps=0), dict(solver_iters=0), dict(damping=-1.0),
+               dict(neumann_lr=0.0)):
+        with pytest.raises(ConfigError):
+            BRC(**kw)
