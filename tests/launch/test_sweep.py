@@ -1,0 +1,36 @@
+import importlib.util
+import json
+import math
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+spec = importlib.util.spec_from_file_location("sweep", os.path.join(ROOT, "launch", "sweep.py"))
+sweep = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sweep)
+
+
+def test_mean_and_standard_error():
+    mean, se = sweep.mean_se([1.0, 2.0, 3.0, 6.0])
+    assert mean == 3.0
+    assert math.isclose(se, math.sqrt((4 + 1 + 0 + 9) / 3 / 4))
+    assert math.isnan(sweep.mean_se([5.0])[1])
+
+
+def test_table_aggregates_final_evaluations_per_config():
+    results = {"a": [{"modes/modes_covered": 8}, {"modes/modes_covered": 6}], "b": [None, {"modes/modes_covered": 3}]}
+    markdown, summary = sweep.table(results, ["modes/modes_covered"])
+    assert summary["a"]["modes/modes_covered"]["mean"] == 7 and summary["a"]["modes/modes_covered"]["n"] == 2
+    assert summary["b"]["modes/modes_covered"]["n"] == 1
+    assert "| a | 2 | 7 ± 1 |" in markdown
+
+
+def test_a_tiny_sweep_trains_evaluates_and_summarises(tmp_path):
+    out = tmp_path / "sweep"
+    code = sweep.main(["--configs", "ring", "--seeds", "2", "--steps", "3", "--eval_samples", "100",
+                       "--workers", "2", "--out", str(out), "--gin_param", "Trainer.batch_size = 16",
+                       "--gin_param", "MLPGenerator.hidden = (8,)", "--gin_param", "MLPDiscriminator.hidden = (8,)"])
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    covered = summary["summary"]["ring"]["modes/modes_covered"]
+    assert covered["n"] == 2 and all(0 <= v <= 8 for v in covered["values"])
+    assert (out / "ring" / "seed1" / "export" / "generator.keras").exists()
