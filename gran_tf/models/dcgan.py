@@ -38,6 +38,16 @@ def build_by_calling(model, input_shape):
     model.built = True
 
 
+def strided_conv_stack(x, convs, bns, leak, training):
+    """conv → BN (where present) → LeakyReLU, layer by layer (g and D share this shape)."""
+    for conv, bn in zip(convs, bns):
+        x = conv(x)
+        if bn is not None:
+            x = bn(x, training=training)
+        x = keras.activations.leaky_relu(x, leak)
+    return x
+
+
 class Decoder(keras.Model):
     """f: FC to s x s x k0 (BN, ReLU), then 5x5 stride-2 transposed convs k0 → ... → channels.
 
@@ -106,12 +116,7 @@ class Encoder(keras.Model):
         build_by_calling(self, input_shape)
 
     def call(self, x, training=False):
-        for conv, bn in zip(self.convs, self.bns):
-            x = conv(x)
-            if bn is not None:
-                x = bn(x, training=training)
-            x = keras.activations.leaky_relu(x, 0.2)
-        return self.fc(self.flatten(x))
+        return self.fc(self.flatten(strided_conv_stack(x, self.convs, self.bns, 0.2, training)))
 
 
 class TiedConv2D(layers.Layer):
@@ -193,12 +198,7 @@ class DCGANDiscriminator(keras.Model):
         build_by_calling(self, input_shape)
 
     def call(self, x, training=False):
-        for conv, bn in zip(self.convs, self.bns):
-            x = conv(x)
-            if bn is not None:
-                x = bn(x, training=training)
-            x = keras.activations.leaky_relu(x, self.leak)
-        x = self.flatten(x)
+        x = self.flatten(strided_conv_stack(x, self.convs, self.bns, self.leak, training))
         if self.fc is not None:
             x = self.fc(x)
         return keras.ops.squeeze(self.logit(x), -1)
