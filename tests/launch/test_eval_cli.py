@@ -66,3 +66,14 @@ def test_bad_run_dirs_and_metrics_are_one_line_errors(runs, tmp_path):
                    launch("evaluate.py", f"--model_dir={runs[0]}", "--metrics=stacked_modes")):
         assert result.returncode == 2
         assert len([l for l in result.stderr.splitlines() if l.startswith("error:")]) == 1, result.stderr
+
+
+def test_sample_writes_npz_that_battle_reads_back(runs, tmp_path):
+    out = tmp_path / "s.npz"
+    result = launch("sample.py", f"--model_dir={runs[1]}", "--n=50", f"--out={out}")
+    assert result.returncode == 0, result.stderr
+    samples = np.load(out)["samples"]
+    assert samples.shape == (50, 2) and np.isfinite(samples).all()
+    png = tmp_path / "s.png"
+    assert launch("sample.py", f"--model_dir={runs[1]}", "--n=50", f"--out={png}").returncode == 0
+    assert png.stat().st_size > 0
