@@ -1,6 +1,6 @@
 """Milliseconds per generator update of each update rule, side by side, on the ring MLP setting.
 
-    python bench/updater_cost.py [--batch_size 512] [--steps 20] [--rounds 3] [--solver_iters 10]
+    python bench/updater_cost.py [--batch_size 512] [--steps 20] [--rounds 3] [--solver_iters 10] [--xla]
 
 gin/ring.gin models and Adam optimizers. Every rule does one ordinary D step per generator
 update (BRC with inner_steps=1), so the rows differ only by the generator update's cost.
@@ -27,6 +27,8 @@ def rules(solver_iters):
         "Unrolled K=1, first order": lambda: Unrolled(steps=1, second_order=False),
         "Unrolled K=5": lambda: Unrolled(steps=5),
         "Unrolled K=5, first order": lambda: Unrolled(steps=5, second_order=False),
+        "Unrolled K=10": lambda: Unrolled(steps=10),
+        "Unrolled K=10, first order": lambda: Unrolled(steps=10, second_order=False),
         "BRC outer_product": lambda: BRC(hessian="outer_product", inner_steps=1),
         f"BRC cg ({solver_iters} iters)": lambda: BRC(hessian="cg", inner_steps=1, solver_iters=solver_iters),
         f"BRC neumann ({solver_iters} iters)": lambda: BRC(hessian="neumann", inner_steps=1,
@@ -34,14 +36,16 @@ def rules(solver_iters):
     }
 
 
-def build_trainers(batch_size, solver_iters, root):
+def build_trainers(batch_size, solver_iters, root, xla=False):
     from gran_tf import config
     from gran_tf.training.trainer import Trainer
 
     trainers = {}
     for name, make in rules(solver_iters).items():
-        config.parse(["ring"], [f"Trainer.batch_size = {batch_size}"])
-        trainers[name] = Trainer(model_dir=os.path.join(root, str(len(trainers))), updater=make())
+        for jit in (False, True) if xla else (False,):
+            config.parse(["ring"], [f"Trainer.batch_size = {batch_size}", f"Trainer.jit_compile = {jit}"])
+            label = f"{name} + XLA" if jit else name
+            trainers[label] = Trainer(model_dir=os.path.join(root, str(len(trainers))), updater=make())
     return trainers
 
 
@@ -57,10 +61,11 @@ def main():
     parser.add_argument("--steps", type=int, default=20, help="timed steps per rule and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--solver_iters", type=int, default=10)
+    parser.add_argument("--xla", action="store_true", help="also time every rule with jit_compile=True")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as root:
-        trainers = build_trainers(args.batch_size, args.solver_iters, root)
+        trainers = build_trainers(args.batch_size, args.solver_iters, root, args.xla)
         compile_s = {}
         for name, trainer in trainers.items():
             start = time.perf_counter()
