@@ -4,6 +4,8 @@ training-time evaluation (gin: ``Trainer.eval_metrics``).
 A metric takes an :class:`EvalContext` (the generator, the dataset it was trained on, sample
 counts) and returns a flat dict of numbers, keyed ``<metric>/<name>``.
 """
+import math
+
 import gin
 import numpy as np
 import tensorflow as tf
@@ -74,8 +76,13 @@ def require(ctx, metric, kinds=None, datasets=None):
         raise ConfigError(f"metric {metric!r} applies to {'/'.join(datasets)}, not {ctx.dataset!r}")
 
 
+def is_number(v):
+    """Finite int/float: lists, None and NaN (e.g. KID's std from a single block) are left out."""
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
 def prefixed(metric, values):
-    return {f"{metric}/{k}": v for k, v in values.items() if isinstance(v, (int, float)) and v is not None}
+    return {f"{metric}/{k}": v for k, v in values.items() if is_number(v)}
 
 
 @register("modes")
@@ -144,7 +151,7 @@ def inception_metrics(ctx, names):
     n = ctx.n_for("fid", 10000)
     scale = lambda x: 255.0 * (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
     result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, split=ctx.split)
-    return {f"inception/{k}": v for k, v in result.items() if isinstance(v, (int, float))}
+    return prefixed("inception", result)
 
 
 INCEPTION_METRICS = ("fid", "kid", "is")
