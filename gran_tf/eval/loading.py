@@ -25,7 +25,8 @@ class LoadedRun:
 
     def context(self, n_samples=None, split="test", data_dir=None):
         return run_metrics.EvalContext(self.generator, self.dataset, self.pixel_range, seed=self.seed,
-                                       n_samples=n_samples, split=split, data_dir=data_dir)
+                                       n_samples=n_samples, split=split, data_dir=data_dir,
+                                       plot_dir=self.run_dir.samples_dir)
 
     def d_probability(self, x):
         """P(real | x) = σ(D(x)) in inference mode (the GAM battle's discriminator)."""

@@ -5,6 +5,7 @@ A metric takes an :class:`EvalContext` (the generator, the dataset it was traine
 counts) and returns a flat dict of numbers, keyed ``<metric>/<name>``.
 """
 import math
+import os
 
 import gin
 import numpy as np
@@ -31,9 +32,10 @@ class EvalContext:
     """What a metric needs to know about a run: its generator and its data."""
 
     def __init__(self, generator, dataset, pixel_range="unit", seed=0, n_samples=None,
-                 split="test", data_dir=None):
+                 split="test", data_dir=None, plot_dir=None):
         self.generator, self.dataset, self.pixel_range = generator, dataset, pixel_range
         self.seed, self.n_samples, self.split, self.data_dir = seed, n_samples, split, data_dir
+        self.plot_dir = plot_dir  # where metrics that draw figures put their PNGs (None: no figures)
         self.spec = gdata.dataset_spec(dataset)
 
     @property
@@ -132,15 +134,70 @@ def mnist_score_metric(ctx):
             "mnist_score/n": n}
 
 
+def plot_path(ctx, name):
+    return None if ctx.plot_dir is None else os.path.join(ctx.plot_dir, name)
+
+
 @register("pairwise")
 def pairwise_metric(ctx):
-    """Pairwise-distance statistics of samples vs data (Unrolled paper)."""
+    """Pairwise-distance statistics of samples vs data (Unrolled paper); the histograms go to
+    samples/pairwise_distances.png."""
+    from gran_tf.eval import plots
     from gran_tf.eval.diversity import pairwise_distances
 
     n = ctx.n_for("pairwise", 2000)
     result = pairwise_distances(ctx.samples(n), ctx.real(n))
+    if ctx.plot_dir:
+        plots.distance_histograms(result, plot_path(ctx, "pairwise_distances.png"))
     return {"pairwise/sample_mean": result["samples"]["mean"], "pairwise/data_mean": result["data"]["mean"],
             "pairwise/js": result["js_divergence"], "pairwise/wasserstein_1": result["wasserstein_1"]}
+
+
+@register("inference")
+def inference_metric(ctx):
+    """Inference via optimisation (Unrolled paper): L-BFGS on z to reconstruct test images.
+
+    Reports the mean per-image MSE; the per-image MSEs go to inference_mse.npy and the worst
+    reconstructions to samples/worst_reconstructions.png.
+    """
+    from gran_tf.eval import plots
+    from gran_tf.eval.inference import infer_latents
+
+    require(ctx, "inference", kinds=("image",))
+    n = ctx.n_for("inference", 100)
+    z_shape = tuple(ctx.generator.z_shape)
+    flat_dim = int(np.prod(z_shape))
+    generate = lambda z: ctx.generator(tf.reshape(z, [-1, *z_shape]), training=False)  # noqa: E731
+    targets = ctx.real(n)
+    result = infer_latents(generate, targets, flat_dim, seed=ctx.seed)
+    if ctx.plot_dir:
+        np.save(plot_path(ctx, "inference_mse.npy"), result.mse)
+        recons = np.asarray(result.reconstructions).reshape(targets.shape)
+        unit = lambda x: (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
+        plots.worst_reconstructions_grid(unit(targets), unit(recons), result.mse, min(8, n),
+                                         plot_path(ctx, "worst_reconstructions.png"))
+    return {"inference/mean_mse": result.mean_mse, "inference/n": n,
+            "inference/converged_fraction": float(np.mean(result.converged))}
+
+
+@register("neighbours")
+def neighbours_metric(ctx):
+    """Nearest training images of generated samples (pixel space) as a figure; reports the
+    mean distance to the nearest training image."""
+    from gran_tf.eval import plots
+    from gran_tf.eval.diversity import nearest_neighbours
+
+    require(ctx, "neighbours", kinds=("image",))
+    n_train = ctx.n_for("neighbours", 10000)
+    train_ctx = EvalContext(ctx.generator, ctx.dataset, ctx.pixel_range, ctx.seed, split="train",
+                            data_dir=ctx.data_dir)
+    train = train_ctx.real(n_train)
+    samples = ctx.samples(16)
+    indices, distances = nearest_neighbours(samples, train, k=5)
+    if ctx.plot_dir:
+        unit = lambda x: (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
+        plots.nearest_neighbour_grid(unit(samples), unit(train), indices, plot_path(ctx, "nearest_neighbours.png"))
+    return {"neighbours/mean_nearest_distance": float(distances[:, 0].mean()), "neighbours/n_train": n_train}
 
 
 def inception_metrics(ctx, names):
