@@ -1,5 +1,6 @@
 """What the trainer shows in TensorBoard and in ``samples/``: image grids, GRAN canvases,
 scatter plots of point samples over the data."""
+import json
 import math
 import os
 
@@ -8,8 +9,10 @@ import tensorflow as tf
 
 from gran_tf import data as gdata
 from gran_tf.eval import plots
+from gran_tf.eval.modes import assign_modes
 
 _N_POINTS = 2500  # points drawn for scatter plots (the VEEGAN/PacGAN evaluation size)
+OCCUPANCY_FILE = "mode_occupancy.jsonl"
 
 
 def generate(generator, z, **kw):
@@ -40,6 +43,7 @@ def write_samples(trainer, step):
         fake, real, means = point_samples(trainer)
         image = plots.figure_to_rgb(plots.scatter_over_data_figure(fake, real, means))
         tf.summary.image("samples", image[None], step=step)
+        record_mode_occupancy(trainer, step, fake, means)
         return
     output = getattr(trainer.generator, "out_activation", "sigmoid")
     z = trainer.fixed_z()
@@ -54,9 +58,25 @@ def write_samples(trainer, step):
     plots.save_png(grid, os.path.join(trainer.run_dir.samples_dir, f"samples_{step:08d}.png"))
 
 
+def record_mode_occupancy(trainer, step, fake, means):
+    """Appends the fraction of samples nearest each mode at ``step`` to mode_occupancy.jsonl
+    (the data of the mode-hopping plot)."""
+    nearest, _ = assign_modes(fake, means, gdata.mixture_for(trainer.dataset_name).std)
+    occupancy = np.bincount(nearest, minlength=len(means)) / len(nearest)
+    with open(trainer.run_dir.join(OCCUPANCY_FILE), "a", encoding="utf-8") as f:
+        f.write(json.dumps({"step": step, "occupancy": occupancy.tolist()}) + "\n")
+
+
 def save_final_plot(trainer):
-    """The end-of-run picture: samples over the data (points) or the last grid (images)."""
+    """The end-of-run pictures of point data: samples over the data (final.png) and the mode
+    occupancy over training (mode_occupancy.png, where mode hopping shows)."""
     if trainer.spec.kind != "points":
         return None
     fake, real, means = point_samples(trainer)
+    occupancy_path = trainer.run_dir.join(OCCUPANCY_FILE)
+    if os.path.exists(occupancy_path):
+        with open(occupancy_path, encoding="utf-8") as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        plots.mode_occupancy_plot([r["occupancy"] for r in records], [r["step"] for r in records],
+                                  os.path.join(trainer.run_dir.samples_dir, "mode_occupancy.png"))
     return plots.scatter_over_data(fake, real, means, path=os.path.join(trainer.run_dir.samples_dir, "final.png"))

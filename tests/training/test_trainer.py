@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -89,10 +90,14 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
     for a, b in zip(weights(straight), weights(second)):
         np.testing.assert_array_equal(a, b)
     for name in ("config.gin", "operative_config.gin", "versions.json", "metrics.jsonl",
-                 "export/generator.keras", "export/discriminator.keras", "samples/final.png"):
+                 "export/generator.keras", "export/discriminator.keras", "samples/final.png",
+                 "samples/mode_occupancy.png"):
         assert os.path.exists(second.run_dir.join(name)), name
     steps = [r["step"] for r in second.run_dir.read_metrics()]
     assert steps == [2, 3, 4, 6]
+    occupancy = [json.loads(line) for line in open(second.run_dir.join("mode_occupancy.jsonl"))]
+    assert [r["step"] for r in occupancy] == [3, 6]  # the last step of each run segment
+    assert all(len(r["occupancy"]) == 8 and abs(sum(r["occupancy"]) - 1) < 1e-9 for r in occupancy)
 
 
 def test_a_run_dir_of_another_config_is_refused_untouched(tmp_path):
