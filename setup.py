@@ -13,7 +13,6 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["gran_tf", "gran_tf.*"]),
-    package_data={"gran_tf": ["../gin/*.gin"]},
     install_requires=[
         # tf-keras (needed by tensorflow-probability) depends on the full "tensorflow" build.
         "tensorflow==2.21.0",
