@@ -153,6 +153,15 @@ def pairwise_metric(ctx):
             "pairwise/js": result["js_divergence"], "pairwise/wasserstein_1": result["wasserstein_1"]}
 
 
+def reconstruct(generator, targets, seed=0):
+    """L-BFGS inference of z for each target image (any generator z shape, flattened)."""
+    from gran_tf.eval.inference import infer_latents
+
+    z_shape = tuple(generator.z_shape)
+    generate = lambda z: generator(tf.reshape(z, [-1, *z_shape]), training=False)  # noqa: E731
+    return infer_latents(generate, targets, int(np.prod(z_shape)), seed=seed)
+
+
 @register("inference")
 def inference_metric(ctx):
     """Inference via optimisation (Unrolled paper): L-BFGS on z to reconstruct test images.
@@ -161,15 +170,11 @@ def inference_metric(ctx):
     reconstructions to samples/worst_reconstructions.png.
     """
     from gran_tf.eval import plots
-    from gran_tf.eval.inference import infer_latents
 
     require(ctx, "inference", kinds=("image",))
     n = ctx.n_for("inference", 100)
-    z_shape = tuple(ctx.generator.z_shape)
-    flat_dim = int(np.prod(z_shape))
-    generate = lambda z: ctx.generator(tf.reshape(z, [-1, *z_shape]), training=False)  # noqa: E731
     targets = ctx.real(n)
-    result = infer_latents(generate, targets, flat_dim, seed=ctx.seed)
+    result = reconstruct(ctx.generator, targets, ctx.seed)
     if ctx.plot_dir:
         np.save(plot_path(ctx, "inference_mse.npy"), result.mse)
         recons = np.asarray(result.reconstructions).reshape(targets.shape)

@@ -77,3 +77,13 @@ def test_sample_writes_npz_that_battle_reads_back(runs, tmp_path):
     png = tmp_path / "s.png"
     assert launch("sample.py", f"--model_dir={runs[1]}", "--n=50", f"--out={png}").returncode == 0
     assert png.stat().st_size > 0
+
+
+def test_inference_rank_shares_out_the_images_between_models(runs, tmp_path):
+    out = tmp_path / "rank.json"
+    result = launch("inference_rank.py", "--models", str(runs[0]), "--models", str(runs[1]), "--n=10", f"--out={out}")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.read_text())
+    assert sorted(record["percent_best_rank"]) == ["ring_seed0", "ring_seed1"]
+    assert abs(sum(record["percent_best_rank"].values()) - 100.0) < 1e-9
+    assert all(v >= 0 for v in record["mean_mse"].values())
