@@ -6,7 +6,8 @@ batch to logits of shape [B].
 """
 from gran_tf.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gran_tf.models.gran import GRANGenerator, gran_architecture
+from gran_tf.models.lstm import LSTMGenerator
 from gran_tf.models.mlp import MLPDiscriminator, MLPGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "GRANGenerator", "MLPDiscriminator",
-           "MLPGenerator", "gran_architecture"]
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "GRANGenerator", "LSTMGenerator",
+           "MLPDiscriminator", "MLPGenerator", "gran_architecture"]
