@@ -86,6 +86,63 @@ def test_outer_product_update_matches_its_closed_form():
                                g_theta_G - c * g_theta_D, rtol=1e-10)
 
 
+def test_woodbury_weights_solve_the_rank_n_gauss_newton_system():
+    rng = np.random.default_rng(3)
+    jac, b, damping = rng.normal(size=(5, 9)), rng.normal(size=9), 0.3
+    # v = (JᵀJ/n + λI)⁻¹ b in parameter space; w_i = g_iᵀ v / n
+    v = np.linalg.solve(jac.T @ jac / 5 + damping * np.eye(9), b)
+    np.testing.assert_allclose(brc_module.woodbury_weights(tf.constant(jac), tf.constant(b), damping).numpy(),
+                               jac @ v / 5, rtol=1e-10)
+
+
+def per_example_game(batch, seed=4):
+    """A tiny D and G on a batch: ℓ_i = softplus(−D(x_i)) + softplus(D(G(z_i)))."""
+    rng = np.random.default_rng(seed)
+    theta = [tf.Variable(rng.normal(size=(2, 2)))]
+    omega = [tf.Variable(rng.normal(size=(2, 3))), tf.Variable(rng.normal(size=3))]
+    real, z = tf.constant(rng.normal(size=(batch, 2))), tf.constant(rng.normal(size=(batch, 2)))
+
+    def d(x):
+        return tf.reduce_sum(tf.tanh(x @ omega[0]) * omega[1], axis=1)
+
+    def losses():
+        fake_logits = d(z @ theta[0])
+        terms = tf.nn.softplus(-d(real)) + tf.nn.softplus(fake_logits)
+        return tf.reduce_mean(tf.nn.softplus(-fake_logits)), terms / batch
+
+    return losses, theta, omega
+
+
+def test_woodbury_on_one_example_is_the_outer_product_update():
+    losses, theta, omega = per_example_game(batch=1)
+    outer, _ = best_response_gradient(losses, theta, omega, hessian="outer_product", damping=0.2)
+    rank_one, _ = best_response_gradient(losses, theta, omega, hessian="woodbury", damping=0.2)
+    np.testing.assert_allclose(rank_one[0].numpy(), outer[0].numpy(), rtol=1e-10)
+
+
+def test_woodbury_matches_the_explicit_empirical_fisher_solve():
+    losses, theta, omega = per_example_game(batch=6)
+    damping = 0.05
+    with tf.GradientTape(persistent=True) as tape:
+        l_G, terms = losses()
+        per_example = [6 * terms[i] for i in range(6)]  # ℓ_i
+    flat = lambda gs: np.concatenate([g.numpy().ravel() for g in gs])  # noqa: E731
+    jac_omega = np.stack([flat(tape.gradient(loss, omega)) for loss in per_example])
+    jac_theta = np.stack([flat(tape.gradient(loss, theta)) for loss in per_example])
+    g_theta_G, g_omega_G = flat(tape.gradient(l_G, theta)), flat(tape.gradient(l_G, omega))
+    fisher = jac_omega.T @ jac_omega / 6 + damping * np.eye(jac_omega.shape[1])
+    mixed = jac_theta.T @ jac_omega / 6  # (1/n) Σ ∇_θ ℓ_i g_iᵀ
+    expected = g_theta_G - mixed @ np.linalg.solve(fisher, g_omega_G)
+    grads, _ = best_response_gradient(losses, theta, omega, hessian="woodbury", damping=damping)
+    np.testing.assert_allclose(grads[0].numpy().ravel(), expected, rtol=1e-8)
+    # a rank-3 subset uses the first three examples only
+    sub = slice(0, 3)
+    fisher3 = jac_omega[sub].T @ jac_omega[sub] / 3 + damping * np.eye(jac_omega.shape[1])
+    expected3 = g_theta_G - jac_theta[sub].T @ jac_omega[sub] / 3 @ np.linalg.solve(fisher3, g_omega_G)
+    grads3, _ = best_response_gradient(losses, theta, omega, hessian="woodbury", damping=damping, rank=3)
+    np.testing.assert_allclose(grads3[0].numpy().ravel(), expected3, rtol=1e-8)
+
+
 def ring_trainer(tmp_path, name, params=(), **kw):
     config.parse(["ring"], RING + SGD + list(params))
     return Trainer(model_dir=str(tmp_path / name), **kw)
@@ -97,7 +154,7 @@ def weights(trainer):
 
 # CG with λ = 0.1 keeps float32 rounding well below the tolerance; Neumann shares its
 # Hessian-vector products and mixed product, so it is covered by the cg case.
-@pytest.mark.parametrize("hessian", ["outer_product", "cg"])
+@pytest.mark.parametrize("hessian", ["outer_product", "woodbury", "cg"])
 def test_mirrored_over_two_cpus_equals_one_device(tmp_path, hessian):
     updater = dict(hessian=hessian, inner_steps=2, damping=0.1, solver_iters=3)
     single = ring_trainer(tmp_path, "single", updater=BRC(**updater))
@@ -147,6 +204,6 @@ def test_ring8_vgan_brc_gin_is_the_brc_paper_setting(tmp_path):
 
 def test_bad_settings_are_config_errors():
     for kw in (dict(hessian="exact"), dict(inner_steps=0), dict(solver_iters=0), dict(damping=-1.0),
-               dict(neumann_lr=0.0)):
+               dict(neumann_lr=0.0), dict(rank=0)):
         with pytest.raises(ConfigError):
             BRC(**kw)

@@ -18,12 +18,25 @@ from gran_tf.training.updaters.base import Updater, d_step, global_mean, sample_
 from gran_tf.training.updaters.functional import (
     cross_replica_sum, gradients, inner_product, vector_jacobian_product)
 
-HESSIANS = ("outer_product", "cg", "neumann")
+HESSIANS = ("outer_product", "woodbury", "cg", "neumann")
 
 
 def outer_product_coefficient(g_omega_G, g_omega_D, damping):
     """c = ⟨∇_ω ℓ_G, ∇_ω ℓ_D⟩ / (λ + ‖∇_ω ℓ_D‖²): Sherman–Morrison on H ≈ g gᵀ + λI."""
     return inner_product(g_omega_G, g_omega_D) / (damping + inner_product(g_omega_D, g_omega_D))
+
+
+def woodbury_weights(jacobian, b, damping):
+    """w = (J Jᵀ + nλI)⁻¹ J b, the per-example weights of the rank-n Gauss–Newton response.
+
+    With J the n per-example gradients g_i = ∇_ω ℓ_i as rows, H ≈ JᵀJ/n + λI and
+    ∇²_θω ℓ_D ≈ (1/n) Σ_i ∇_θ ℓ_i g_iᵀ; by Woodbury the response ∇²_θω ℓ_D H⁻¹ b is
+    Σ_i w_i ∇_θ ℓ_i with w_i = g_iᵀ H⁻¹ b / n, i.e. w = (JJᵀ + nλI)⁻¹ J b (an n × n solve).
+    """
+    n = tf.shape(jacobian)[0]
+    gram = tf.matmul(jacobian, jacobian, transpose_b=True)
+    ridge = damping * tf.cast(n, gram.dtype) * tf.eye(n, dtype=gram.dtype)
+    return tf.linalg.solve(gram + ridge, tf.linalg.matvec(jacobian, b)[:, None])[:, 0]
 
 
 def conjugate_gradient(hvp, b, damping, iters):
@@ -53,22 +66,28 @@ def neumann_series(hvp, b, damping, iters, lr):
 
 
 def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", damping=1e-3, solver_iters=10,
-                           neumann_lr=1.0):
+                           neumann_lr=1.0, rank=None):
     """This replica's part of dF/dθ, and ℓ_G.
 
-    ``losses_fn()`` returns (ℓ_G, ℓ_D) computed from ``theta`` and ``omega`` (lists of
-    trainable variables), each this replica's share of the global-batch loss.
+    ``losses_fn()`` returns ℓ_G and the terms of ℓ_D (ℓ_D = Σ terms; per example for
+    "woodbury"), computed from ``theta`` and ``omega`` (lists of trainable variables), each
+    this replica's share of the global-batch loss.
     """
-    if hessian == "outer_product":
+    if hessian in ("outer_product", "woodbury"):
         with tf.GradientTape(persistent=True) as tape:
-            l_G, l_D = losses_fn()
+            l_G, d_terms = losses_fn()
+            l_D = tf.reduce_sum(d_terms)
         g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
+        if hessian == "woodbury":
+            return [a - b for a, b in zip(g_theta_G, woodbury_response(tape, d_terms, theta, omega, g_omega_G,
+                                                                       damping, rank))], l_G
         g_theta_D, g_omega_D = split(gradients(tape, l_D, theta + omega), len(theta))
         c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
         return [a - c * b for a, b in zip(g_theta_G, g_theta_D)], l_G
     with tf.GradientTape(persistent=True) as outer:
         with tf.GradientTape(persistent=True) as inner:
-            l_G, l_D = losses_fn()
+            l_G, d_terms = losses_fn()
+            l_D = tf.reduce_sum(d_terms)
         g_omega_D = gradients(inner, l_D, omega)
     g_theta_G, g_omega_G = split(gradients(inner, l_G, theta + omega), len(theta))
 
@@ -85,6 +104,34 @@ def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", dam
     return [a - b for a, b in zip(g_theta_G, response)], l_G
 
 
+def woodbury_response(tape, d_terms, theta, omega, g_omega_G, damping, rank):
+    """This replica's part of Σ_i w_i ∇_θ ℓ_i over the first ``rank`` examples of the global
+    batch (all when None), ℓ_i the per-example D loss; see ``woodbury_weights``.
+
+    ``d_terms`` are ℓ_i / N (global-mean shares), so ℓ_i = N · term. Each replica
+    contributes its first rank / replicas examples; their gradients are all-gathered.
+    """
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+    with tape:
+        n_global = tf.cast(tf.size(d_terms) * replicas, d_terms.dtype)
+        local = d_terms if rank is None else d_terms[:max(1, rank // replicas)]
+        per_example = n_global * local
+    jac = tape.jacobian(per_example, omega, unconnected_gradients=tf.UnconnectedGradients.ZERO,
+                        experimental_use_pfor=True)
+    jac = tf.concat([tf.reshape(j, [tf.shape(per_example)[0], -1]) for j in jac], axis=1)
+    b = tf.concat([tf.reshape(x, [-1]) for x in cross_replica_sum(g_omega_G)], axis=0)
+    if replicas > 1:
+        jac = ctx.all_gather(jac, axis=0)
+    w = tf.stop_gradient(woodbury_weights(jac, b, damping))
+    if replicas > 1:
+        n_local = tf.shape(per_example)[0]
+        w = w[ctx.replica_id_in_sync_group * n_local:][:n_local]
+    with tape:
+        weighted = tf.reduce_sum(w * per_example)
+    return gradients(tape, weighted, theta)
+
+
 def split(xs, n):
     return xs[:n], xs[n:]
 
@@ -93,12 +140,14 @@ def split(xs, n):
 class BRC(Updater):
     """``inner_steps`` ordinary D steps towards the best response, then one G step on dF/dθ.
 
-    ``hessian``: "outer_product" (first-order gradients only), "cg" or "neumann"
-    (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the series step α);
-    ``damping`` is λ in (H + λI).
+    ``hessian``: "outer_product" (first-order gradients only, H ≈ g gᵀ + λI), "woodbury"
+    (H ≈ JᵀJ/n + λI from the per-example gradients of ``rank`` examples, all when None),
+    "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
+    series step α); ``damping`` is λ in (H + λI).
     """
 
-    def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0):
+    def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0,
+                 rank=None):
         if hessian not in HESSIANS:
             raise ConfigError(f"unknown BRC hessian {hessian!r}; expected one of {HESSIANS}")
         if int(inner_steps) < 1 or int(solver_iters) < 1:
@@ -107,6 +156,9 @@ class BRC(Updater):
             raise ConfigError(f"BRC needs damping >= 0 and neumann_lr > 0, got {damping}, {neumann_lr}")
         self.hessian, self.inner_steps, self.damping = hessian, int(inner_steps), float(damping)
         self.solver_iters, self.neumann_lr = int(solver_iters), float(neumann_lr)
+        if rank is not None and int(rank) < 1:
+            raise ConfigError(f"BRC rank must be >= 1 or None, got {rank}")
+        self.rank = None if rank is None else int(rank)
         self._warned_zero_sum = False
 
     @property
@@ -136,10 +188,10 @@ class BRC(Updater):
             fake_logits = d(fake, training=True)
             l_D = (state.loss.d_loss(d(real, training=True), fake_logits)
                    + state.loss.penalty(lambda x: d(x, training=True), real, fake, seed))
-            return global_mean(state.loss.g_loss(fake_logits), state), global_mean(l_D, state)
+            return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
 
         grads, l_G = best_response_gradient(
             losses, g.trainable_variables, d.trainable_variables, self.hessian, self.damping,
-            self.solver_iters, self.neumann_lr)
+            self.solver_iters, self.neumann_lr, self.rank)
         state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
         return l_G
