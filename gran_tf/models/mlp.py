@@ -58,20 +58,42 @@ class MLPGenerator(keras.Model):
 
 @configurable_model
 class MLPDiscriminator(keras.Model):
-    """logit = MLP(input_scale · x)."""
+    """logit = w · [h, stats] + b, h = MLP features of input_scale · x.
+
+    ``feature_stats=True`` is BRC-Rf (BRC paper §3.1, reconstructed: its equation was lost):
+    the classification layer also sees the mean and variance over the batch of the features
+    h, so a batch of fakes with the wrong spread of features is told apart from real data.
+    """
 
     def __init__(self, image_shape=(2,), hidden=(128,), activation="relu", input_scale=1.0,
-                 init="orthogonal", gain=0.8, name="discriminator", **kw):
+                 init="orthogonal", gain=0.8, feature_stats=False, name="discriminator", **kw):
         super().__init__(name=name, **kw)
         self.image_shape, self.hidden, self.activation = tuple(image_shape), tuple(hidden), activation
         self.input_scale, self.init, self.gain = float(input_scale), init, gain
-        self.net = keras.Sequential(mlp_layers(hidden, 1, activation, init, gain), name="net")
-        self.net.build((None, *self.image_shape))
+        self.feature_stats = bool(feature_stats)
+        *features, head = mlp_layers(hidden, 1, activation, init, gain)
+        self.features = keras.Sequential(features, name="features")
+        self.head = head
+        self.features.build((None, *self.image_shape))
+        width = self.hidden[-1] if self.hidden else self.image_shape[-1]
+        self.head.build((None, width * (3 if self.feature_stats else 1)))
         self.built = True
 
     def call(self, x, training=False):
-        return keras.ops.squeeze(self.net(x * self.input_scale, training=training), -1)
+        h = self.features(x * self.input_scale, training=training)
+        if self.feature_stats:
+            h = keras.ops.concatenate([h, *batch_feature_stats(h)], axis=-1)
+        return keras.ops.squeeze(self.head(h), -1)
 
     def get_config(self):
         return dict(image_shape=self.image_shape, hidden=self.hidden, activation=self.activation,
-                    input_scale=self.input_scale, init=self.init, gain=self.gain, name=self.name)
+                    input_scale=self.input_scale, init=self.init, gain=self.gain,
+                    feature_stats=self.feature_stats, name=self.name)
+
+
+def batch_feature_stats(h):
+    """The batch mean and variance of features h [B, F], each broadcast back to [B, F]."""
+    mean = keras.ops.mean(h, axis=0, keepdims=True)
+    var = keras.ops.mean(keras.ops.square(h - mean), axis=0, keepdims=True)
+    ones = keras.ops.ones_like(h)
+    return mean * ones, var * ones

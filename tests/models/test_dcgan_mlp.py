@@ -32,6 +32,19 @@ def test_mlp_models_map_between_latent_logit_and_data_space():
     np.testing.assert_allclose(d(x), d_unscaled(0.25 * x), atol=1e-6)
 
 
+def test_brc_rf_head_sees_the_batch_mean_and_variance_of_the_features():
+    d = MLPDiscriminator(image_shape=(2,), hidden=(4,), feature_stats=True)
+    x = tf.random.stateless_normal([6, 2], [1, 2])
+    h = d.features(x).numpy()
+    stats = np.concatenate([h, np.broadcast_to(h.mean(0), h.shape), np.broadcast_to(h.var(0), h.shape)], 1)
+    w, b = d.head.get_weights()
+    np.testing.assert_allclose(d(x).numpy(), stats @ w[:, 0] + b[0], rtol=1e-5, atol=1e-6)
+    # a logit depends on the rest of its batch only through those statistics
+    assert abs(float(d(x)[0] - d(x[:3])[0])) > 1e-6
+    plain = MLPDiscriminator(image_shape=(2,), hidden=(4,))
+    assert plain.head.get_weights()[0].shape == (4, 1) and w.shape == (12, 1)
+
+
 def test_models_round_trip_through_keras_files(tmp_path):
     import keras
 
@@ -41,6 +54,10 @@ def test_models_round_trip_through_keras_files(tmp_path):
     loaded = keras.models.load_model(path)
     z = tf.random.stateless_normal([2, 3], [4, 4])
     np.testing.assert_allclose(g(z), loaded(z), atol=1e-6)
+    d = MLPDiscriminator(image_shape=(2,), hidden=(4,), feature_stats=True)
+    d.save(str(tmp_path / "d.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "d.keras"))
+    np.testing.assert_allclose(d(z[:, :2]), loaded(z[:, :2]), atol=1e-6)
 
 
 def test_unknown_names_are_config_errors():
