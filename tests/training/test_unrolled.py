@@ -12,6 +12,7 @@ from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import Alternating, GANState, Unrolled
 from gran_tf.training.updaters.base import d_step, global_mean
 from gran_tf.training.updaters.functional import FunctionalAdam, StatelessModel, functional_optimizer
+from gran_tf.training.updaters.unrolled import look_ahead
 
 RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
         "MLPDiscriminator.hidden = (8,)"]
@@ -91,7 +92,7 @@ def test_unrolled_generator_gradient_matches_finite_differences(float64_state, i
 
     # The first-order ablation differentiates ℓ_G at fixed θD^K only, which differs here.
     first_order = Unrolled(steps=3, second_order=False, inner_optimizer=inner)
-    omega, non_trainable = first_order.unroll(state, real, state.generator(z, training=True), 5, 4)
+    omega, non_trainable = look_ahead(state, real, state.generator(z, training=True), 5, 4, 3, inner)
     with tf.GradientTape() as tape:
         fixed = StatelessModel(state.discriminator, omega, non_trainable)(state.generator(z, training=True))
         fixed_loss = global_mean(state.loss.g_loss(fixed), state)

@@ -44,27 +44,32 @@ class Unrolled(Updater):
         d = state.discriminator
         fake = state.generator(z, training=True)
         unroll_fake = fake if self.second_order else tf.stop_gradient(fake)
-        omega, non_trainable = self.unroll(state, real, unroll_fake, step, stream)
+        omega, non_trainable = look_ahead(state, real, unroll_fake, step, stream, self.steps, self.inner_optimizer)
         fake_logits = StatelessModel(d, omega, non_trainable)(fake)
         return global_mean(state.loss.g_loss(fake_logits), state)
 
-    def unroll(self, state, real, fake, step, stream):
-        """θD^{k+1} = θD^k − optimizer step on ∇ℓ_D(θD^k), k < K, same real batch and fakes.
 
-        The gradient is all-reduced so each unrolled step is the global-batch step; with a
-        constant ``fake`` nothing here depends on θG.
-        """
-        d = state.discriminator
-        optimizer = functional_optimizer(self.inner_optimizer, state.d_optimizer, d.trainable_variables)
-        omega = current_values(d.trainable_variables)
-        non_trainable = current_values(d.non_trainable_variables)
-        opt_state = optimizer.initial_state() if self.steps else None
-        for _ in range(self.steps):
-            with tf.GradientTape() as tape:
-                tape.watch(omega)
-                d_fn = StatelessModel(d, omega, non_trainable)
-                loss = d_objective(state, d_fn, real, fake, step, stream)
-            grads = cross_replica_sum(gradients(tape, loss, omega))
-            non_trainable = d_fn.non_trainable
-            omega, opt_state = optimizer.update(omega, grads, opt_state)
-        return omega, non_trainable
+def look_ahead(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0):
+    """θD^{k+1} = θD^k − optimizer step on ∇ℓ_D(θD^k) + λ(θD^k − θD), k < K, on the same real
+    batch and fakes, from θD^0 = θD; returns θD^K and D's non-trainable state after it.
+
+    The gradient is all-reduced so each step is the global-batch step; the proximal term
+    λ(θD^k − θD) (ProxGAN; 0 for Unrolled) is added once, after the reduction. With a
+    constant ``fake`` nothing here depends on θG.
+    """
+    d = state.discriminator
+    optimizer = functional_optimizer(inner_optimizer, state.d_optimizer, d.trainable_variables)
+    omega = start = current_values(d.trainable_variables)
+    non_trainable = current_values(d.non_trainable_variables)
+    opt_state = optimizer.initial_state() if steps else None
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(omega)
+            d_fn = StatelessModel(d, omega, non_trainable)
+            loss = d_objective(state, d_fn, real, fake, step, stream)
+        grads = cross_replica_sum(gradients(tape, loss, omega))
+        if prox_weight:
+            grads = [g + prox_weight * (w - w0) for g, w, w0 in zip(grads, omega, start)]
+        non_trainable = d_fn.non_trainable
+        omega, opt_state = optimizer.update(omega, grads, opt_state)
+    return omega, non_trainable

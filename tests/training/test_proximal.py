@@ -1,0 +1,80 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gran_tf import config
+from gran_tf.distribute import make_strategy
+from gran_tf.errors import ConfigError
+from gran_tf.models.mlp import MLPDiscriminator, MLPGenerator
+from gran_tf.training.losses import NonSaturating
+from gran_tf.training.trainer import Trainer
+from gran_tf.training.updaters import GANState, Proximal, Unrolled
+from gran_tf.training.updaters.base import d_objective
+from gran_tf.training.updaters.functional import StatelessModel, gradients
+from gran_tf.training.updaters.unrolled import look_ahead
+
+RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
+        "MLPDiscriminator.hidden = (8,)", "Trainer.g_optimizer = @g/keras.optimizers.SGD",
+        "Trainer.d_optimizer = @d/keras.optimizers.SGD", "g/keras.optimizers.SGD.learning_rate = 0.05",
+        "d/keras.optimizers.SGD.learning_rate = 0.05"]
+
+
+def ring_trainer(tmp_path, name, **kw):
+    config.parse(["ring"], RING)
+    return Trainer(model_dir=str(tmp_path / name), **kw)
+
+
+def weights(trainer):
+    return [w.numpy() for w in trainer.generator.weights + trainer.discriminator.weights]
+
+
+def test_without_the_proximal_term_it_is_first_order_unrolling(tmp_path):
+    prox = ring_trainer(tmp_path, "prox", updater=Proximal(steps=3, prox_weight=0.0))
+    unrolled = ring_trainer(tmp_path, "unrolled", updater=Unrolled(steps=3, second_order=False, inner_optimizer="sgd"))
+    prox.train_steps(2), unrolled.train_steps(2)
+    for a, b in zip(weights(prox), weights(unrolled)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_look_ahead_with_the_proximal_term_steps_from_the_anchor():
+    # SGD at rate η with λ = 1/η: ω_{k+1} = ω_k − η(∇ℓ_D(ω_k) + λ(ω_k − ω)) = ω − η∇ℓ_D(ω_k).
+    keras.utils.set_random_seed(1)
+    g, d = MLPGenerator(image_shape=(2,), z_dim=2, hidden=(3,)), MLPDiscriminator(image_shape=(2,), hidden=(4,))
+    eta = 0.5
+    state = GANState(g, d, keras.optimizers.SGD(0.1), keras.optimizers.SGD(eta), NonSaturating(), 6, 0)
+    real, fake = tf.random.stateless_normal([6, 2], [0, 1]), tf.random.stateless_normal([6, 2], [0, 2])
+    omega, _ = look_ahead(state, real, fake, 0, 0, steps=3, inner_optimizer="sgd", prox_weight=1 / eta)
+
+    def grad_at(w):
+        w = [tf.convert_to_tensor(x) for x in w]
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            loss = d_objective(state, StatelessModel(d, w, d.non_trainable_variables), real, fake, 0, 0)
+        return gradients(tape, loss, w)
+
+    anchor = [v.numpy() for v in d.trainable_variables]
+    expected = anchor
+    for _ in range(3):
+        expected = [a - eta * gr.numpy() for a, gr in zip(anchor, grad_at(expected))]
+    for a, b in zip(omega, expected):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-6)
+    assert max(np.abs(a - b).max() for a, b in zip(expected, anchor)) > 1e-3
+
+
+def test_mirrored_over_two_cpus_equals_one_device(tmp_path):
+    single = ring_trainer(tmp_path, "single", updater=Proximal(steps=2, prox_weight=2.0))
+    single_metrics = single.train_steps(2)
+    strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
+    mirrored = ring_trainer(tmp_path, "mirrored", updater=Proximal(steps=2, prox_weight=2.0), strategy=strategy)
+    mirrored_metrics = mirrored.train_steps(2)
+    for key in single_metrics:
+        np.testing.assert_allclose(single_metrics[key], mirrored_metrics[key], rtol=1e-5)
+    for a, b in zip(weights(single), weights(mirrored)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_bad_settings_are_config_errors():
+    for kw in (dict(steps=0), dict(prox_weight=-1.0)):
+        with pytest.raises(ConfigError):
+            Proximal(**kw)
