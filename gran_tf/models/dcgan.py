@@ -4,6 +4,8 @@ The decoder is GRAN's f (one fully connected layer, then fractionally strided co
 and the encoder its mirror image g (strided convolutions, then a fully connected layer);
 a DCGAN generator is a decoder fed z directly (GRAN paper §3.1, Fig. 29).
 """
+import functools
+
 import gin
 import keras
 from keras import layers
@@ -38,10 +40,20 @@ def build_by_calling(model, input_shape):
     model.built = True
 
 
+def spectrally_normalised(layer, on):
+    """``layer`` inside Keras's SpectralNormalization when ``on`` (Miyato et al. 2018).
+
+    In training mode each call takes one power-iteration step on the non-trainable u
+    (v = Wu/‖Wu‖, u = Wᵀv/‖Wᵀv‖, with W the kernel reshaped to [-1, out]) and rescales the
+    kernel variable in place to W/σ, σ = vᵀWu; inference calls use the kernel as stored.
+    """
+    return layers.SpectralNormalization(layer, name=f"sn_{layer.name}") if on else layer
+
+
 def strided_conv_stack(x, convs, bns, leak, training):
     """conv → BN (where present) → LeakyReLU, layer by layer (g and D share this shape)."""
     for conv, bn in zip(convs, bns):
-        x = conv(x)
+        x = conv(x, training=training)
         if bn is not None:
             x = bn(x, training=training)
         x = keras.activations.leaky_relu(x, leak)
@@ -178,20 +190,24 @@ class DCGANDiscriminator(keras.Model):
     """Strided 5x5 convs (LeakyReLU 0.2, BN after the first), optional FC hidden layer, one logit.
 
     ``kernels`` are listed input-side first, e.g. (64, 128, 256) for 3 conv layers.
+    ``spectral_norm=True`` wraps every conv and dense layer in spectral normalisation (SNGAN;
+    Miyato et al.'s discriminators have no BN, so pair it with ``use_bn=False``).
     """
 
     def __init__(self, image_shape=(28, 28, 1), kernels=(40, 80), filter_size=5, hidden=0,
-                 hidden_activation="tanh", use_bn=True, leak=0.2, name="discriminator", **kw):
+                 hidden_activation="tanh", use_bn=True, leak=0.2, spectral_norm=False, name="discriminator",
+                 **kw):
         super().__init__(name=name, **kw)
         self.image_shape, self.kernels = tuple(image_shape), tuple(kernels)
         self.filter_size, self.hidden, self.hidden_activation = filter_size, hidden, hidden_activation
-        self.use_bn, self.leak = use_bn, leak
-        self.convs = [layers.Conv2D(k, filter_size, strides=2, padding="same", name=f"conv{i}")
+        self.use_bn, self.leak, self.spectral_norm = use_bn, leak, bool(spectral_norm)
+        sn = functools.partial(spectrally_normalised, on=self.spectral_norm)
+        self.convs = [sn(layers.Conv2D(k, filter_size, strides=2, padding="same", name=f"conv{i}"))
                       for i, k in enumerate(kernels)]
         self.bns = [batch_norm(f"bn{i}") if use_bn and i > 0 else None for i in range(len(kernels))]
         self.flatten = layers.Flatten()
-        self.fc = layers.Dense(hidden, activation=hidden_activation, name="fc") if hidden else None
-        self.logit = layers.Dense(1, name="logit")
+        self.fc = sn(layers.Dense(hidden, activation=hidden_activation, name="fc")) if hidden else None
+        self.logit = sn(layers.Dense(1, name="logit"))
         self.build((None, *self.image_shape))
 
     def build(self, input_shape):
@@ -200,11 +216,11 @@ class DCGANDiscriminator(keras.Model):
     def call(self, x, training=False):
         x = self.flatten(strided_conv_stack(x, self.convs, self.bns, self.leak, training))
         if self.fc is not None:
-            x = self.fc(x)
-        return keras.ops.squeeze(self.logit(x), -1)
+            x = self.fc(x, training=training)
+        return keras.ops.squeeze(self.logit(x, training=training), -1)
 
     def get_config(self):
         return dict(image_shape=self.image_shape, kernels=self.kernels, filter_size=self.filter_size,
                     hidden=self.hidden, hidden_activation=self.hidden_activation, use_bn=self.use_bn,
-                    leak=self.leak, name=self.name)
+                    leak=self.leak, spectral_norm=self.spectral_norm, name=self.name)
 
