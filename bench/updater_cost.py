@@ -1,15 +1,21 @@
-"""Milliseconds per generator update of each update rule, side by side, on the ring MLP setting.
+"""Milliseconds per generator update, and peak memory, of each update rule side by side.
 
-    python bench/updater_cost.py [--batch_size 512] [--steps 20] [--rounds 3] [--solver_iters 10] [--xla]
+    python bench/updater_cost.py [--gin_file ring] [--rules unrolled|brc|all] [--batch_size N]
+                                 [--steps 20] [--rounds 3] [--solver_iters 10] [--xla] [--memory]
 
-gin/ring.gin models and Adam optimizers. Every rule does one ordinary D step per generator
-update (BRC with inner_steps=1), so the rows differ only by the generator update's cost.
-Each rule is traced and warmed up first; then the rules are timed in turn, --rounds times
-over --steps steps each (interleaved, so a busy machine slows all alike); the fastest round
-is reported (the least disturbed by other load on a shared machine). Prints a Markdown table.
+Every rule runs on the models, data and optimizers of --gin_file. Rules that take
+discriminator steps of their own (BRC's inner steps) take one, so the rows differ only by
+the generator update's cost. Each rule is traced and warmed up first; then the rules are
+timed in turn, --rounds times over --steps steps each (interleaved, so a busy machine slows
+all alike); the fastest round is reported (the least disturbed by other load).
+--memory also runs each rule alone in a fresh process and reports its peak resident memory
+(ru_maxrss) and the excess over the Alternating rule's process: what the update itself
+allocates on top of the same models, optimizers and TensorFlow runtime.
 """
 import argparse
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,35 +24,47 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def rules(solver_iters):
-    from gran_tf.training.updaters import BRC, Alternating, Unrolled
+def unrolled_rules():
+    from gran_tf.training.updaters import Unrolled
+
+    table = {"Alternating (K=0)": lambda: Unrolled(steps=0)}
+    for k in (1, 5, 10):
+        table[f"Unrolled K={k}"] = lambda k=k: Unrolled(steps=k)
+        table[f"Unrolled K={k}, first order"] = lambda k=k: Unrolled(steps=k, second_order=False)
+    return table
+
+
+def brc_rules(solver_iters):
+    from gran_tf.training.updaters import BRC, Unrolled
 
     return {
-        "Alternating": lambda: Alternating(),
-        "Unrolled K=1": lambda: Unrolled(steps=1),
-        "Unrolled K=1, first order": lambda: Unrolled(steps=1, second_order=False),
-        "Unrolled K=5": lambda: Unrolled(steps=5),
-        "Unrolled K=5, first order": lambda: Unrolled(steps=5, second_order=False),
-        "Unrolled K=10": lambda: Unrolled(steps=10),
-        "Unrolled K=10, first order": lambda: Unrolled(steps=10, second_order=False),
+        "Alternating (K=0)": lambda: Unrolled(steps=0),
         "BRC outer_product": lambda: BRC(hessian="outer_product", inner_steps=1),
+        "BRC woodbury (rank 64)": lambda: BRC(hessian="woodbury", inner_steps=1, rank=64),
         f"BRC cg ({solver_iters} iters)": lambda: BRC(hessian="cg", inner_steps=1, solver_iters=solver_iters),
         f"BRC neumann ({solver_iters} iters)": lambda: BRC(hessian="neumann", inner_steps=1,
                                                            solver_iters=solver_iters, neumann_lr=0.1),
+        "Unrolled K=5 (RHG)": lambda: Unrolled(steps=5),
     }
 
 
-def build_trainers(batch_size, solver_iters, root, xla=False):
+def rules(which, solver_iters):
+    if which == "unrolled":
+        return unrolled_rules()
+    if which == "brc":
+        return brc_rules(solver_iters)
+    return {**unrolled_rules(), **brc_rules(solver_iters)}
+
+
+def make_trainer(gin_file, batch_size, make_updater, model_dir, jit=False):
     from gran_tf import config
     from gran_tf.training.trainer import Trainer
 
-    trainers = {}
-    for name, make in rules(solver_iters).items():
-        for jit in (False, True) if xla else (False,):
-            config.parse(["ring"], [f"Trainer.batch_size = {batch_size}", f"Trainer.jit_compile = {jit}"])
-            label = f"{name} + XLA" if jit else name
-            trainers[label] = Trainer(model_dir=os.path.join(root, str(len(trainers))), updater=make())
-    return trainers
+    params = [f"Trainer.jit_compile = {jit}", "Trainer.eval_every = 0"]
+    if batch_size:
+        params.append(f"Trainer.batch_size = {batch_size}")
+    config.parse([gin_file], params)
+    return Trainer(model_dir=model_dir, updater=make_updater())
 
 
 def seconds_per_step(trainer, steps):
@@ -55,17 +73,47 @@ def seconds_per_step(trainer, steps):
     return (time.perf_counter() - start) / steps
 
 
+def peak_rss_mib(args, name):
+    """Peak resident memory of a fresh process that builds and runs only rule ``name``."""
+    command = [sys.executable, os.path.abspath(__file__), "--gin_file", args.gin_file, "--rules", args.rules,
+               "--steps", str(args.steps), "--solver_iters", str(args.solver_iters), "--only", name]
+    if args.batch_size:
+        command += ["--batch_size", str(args.batch_size)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def run_only(args):
+    """Child of --memory: build and run one rule, print its peak RSS in MiB."""
+    with tempfile.TemporaryDirectory() as root:
+        trainer = make_trainer(args.gin_file, args.batch_size, rules(args.rules, args.solver_iters)[args.only], root)
+        trainer.train_steps(2 + args.steps)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch_size", type=int, default=512)
+    parser.add_argument("--gin_file", default="ring")
+    parser.add_argument("--rules", choices=("unrolled", "brc", "all"), default="all")
+    parser.add_argument("--batch_size", type=int, default=None, help="default: the gin file's")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per rule and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--solver_iters", type=int, default=10)
     parser.add_argument("--xla", action="store_true", help="also time every rule with jit_compile=True")
+    parser.add_argument("--memory", action="store_true", help="peak memory of each rule in its own process")
+    parser.add_argument("--only", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.only:
+        return run_only(args)
 
+    table = rules(args.rules, args.solver_iters)
     with tempfile.TemporaryDirectory() as root:
-        trainers = build_trainers(args.batch_size, args.solver_iters, root, args.xla)
+        trainers = {}
+        for name, make in table.items():
+            for jit in (False, True) if args.xla else (False,):
+                label = f"{name} + XLA" if jit else name
+                trainers[label] = make_trainer(args.gin_file, args.batch_size, make,
+                                               os.path.join(root, str(len(trainers))), jit)
         compile_s = {}
         for name, trainer in trainers.items():
             start = time.perf_counter()
@@ -75,14 +123,23 @@ def main():
         for _ in range(args.rounds):
             for name, trainer in trainers.items():
                 times[name].append(seconds_per_step(trainer, args.steps))
+    memory = {name: peak_rss_mib(args, name) for name in table} if args.memory else {}
 
-    base = min(times["Alternating"])
-    print(f"batch {args.batch_size}, {args.steps} steps x {args.rounds} rounds, fastest round\n")
-    print("| rule | ms / G update | x Alternating | trace + 2 warm-up steps (s) |")
-    print("|---|---:|---:|---:|")
+    base = min(times["Alternating (K=0)"])
+    batch = args.batch_size or next(iter(trainers.values())).batch_size
+    print(f"{args.gin_file}, batch {batch}, {args.steps} steps x {args.rounds} rounds, fastest round\n")
+    header = "| rule | ms / G update | G updates / s | x Alternating | trace + 2 warm-up steps (s) |"
+    if memory:
+        header += " peak RSS (MiB) | over Alternating (MiB) |"
+    print(header)
+    print("|---" + "|---:" * (header.count("|") - 2) + "|")
     for name, values in times.items():
         ms = 1000 * min(values)
-        print(f"| {name} | {ms:.1f} | {ms / (1000 * base):.2f} | {compile_s[name]:.1f} |")
+        row = f"| {name} | {ms:.1f} | {1000 / ms:.1f} | {ms / (1000 * base):.2f} | {compile_s[name]:.1f} |"
+        if memory:
+            rss = memory.get(name.removesuffix(" + XLA"))
+            row += f" {rss:.0f} | {rss - memory['Alternating (K=0)']:+.0f} |" if rss and not name.endswith("XLA") else " | |"
+        print(row)
 
 
 if __name__ == "__main__":
