@@ -24,6 +24,13 @@ TABLE_KEYS = {
     "colored_js": ["colored_js/js"],
     "mnist_score": ["mnist_score/score", "mnist_score/frechet"],
     "pairwise": ["pairwise/js", "pairwise/sample_mean", "pairwise/data_mean"],
+    "inference": ["inference/mean_mse"],
+}
+# Seed counts shown beside the means: how many seeds reached each condition.
+SEED_COUNTS = {
+    "modes": {"all modes": lambda r: r["modes/modes_covered"] == r["modes/num_modes"],
+              "all modes, HQ >= 80%": lambda r: (r["modes/modes_covered"] == r["modes/num_modes"]
+                                                 and r["modes/hq_percent"] >= 80)},
 }
 
 
@@ -63,8 +70,11 @@ def mean_se(values):
     return mean, math.sqrt(var / n)
 
 
-def table(results, keys):
-    lines = ["| config | seeds | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+def table(results, keys, counts=None):
+    """Markdown rows of mean ± s.e. over seeds per config, then the seed counts."""
+    counts = counts or {}
+    header = [*keys, *counts]
+    lines = ["| config | seeds | " + " | ".join(header) + " |", "|---|---|" + "---|" * len(header)]
     summary = {}
     for config, runs in results.items():
         cells, summary[config] = [], {}
@@ -76,6 +86,11 @@ def table(results, keys):
             mean, se = mean_se(values)
             summary[config][key] = {"mean": mean, "se": se, "n": len(values), "values": values}
             cells.append(f"{mean:.3g} ± {se:.2g}")
+        for label, condition in counts.items():
+            done = [r for r in runs if r]
+            hits = sum(bool(condition(r)) for r in done)
+            summary[config][label] = {"seeds": hits, "of": len(done)}
+            cells.append(f"{hits}/{len(done)}")
         lines.append(f"| {config} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines), summary
 
@@ -91,6 +106,8 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 1))
     parser.add_argument("--threads", type=int, default=1, help="TF intra-op threads per run")
     parser.add_argument("--out", default=os.path.join("runs", "sweep"))
+    parser.add_argument("--table_only", action="store_true",
+                        help="train nothing: tabulate the runs already under --out")
     return parser.parse_args(argv)
 
 
@@ -99,8 +116,11 @@ def main(argv=None):
     jobs = [(c, s) for c in args.configs for s in range(args.seeds)]
     results = {c: [] for c in args.configs}
     failed = []
+    if args.table_only:
+        for config, seed in jobs:
+            results[config].append(final_eval(os.path.join(args.out, config, f"seed{seed}")))
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run_one, c, s, args) for c, s in jobs]
+        futures = [] if args.table_only else [pool.submit(run_one, c, s, args) for c, s in jobs]
         for future in concurrent.futures.as_completed(futures):
             config, seed, code, evaluation = future.result()
             status = "ok" if code == 0 else f"exit {code}"
@@ -109,7 +129,8 @@ def main(argv=None):
             if code != 0:
                 failed.append(f"{config}/seed{seed}")
     keys = [k for m in args.metrics for k in TABLE_KEYS.get(m, [])]
-    markdown, summary = table(results, keys)
+    counts = {k: v for m in args.metrics for k, v in SEED_COUNTS.get(m, {}).items()}
+    markdown, summary = table(results, keys, counts)
     print(f"\n{args.steps} steps per run, mean ± s.e. over seeds\n\n{markdown}")
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:

@@ -24,6 +24,16 @@ def test_table_aggregates_final_evaluations_per_config():
     assert "| a | 2 | 7 ± 1 |" in markdown
 
 
+def test_seed_counts_count_seeds_reaching_every_mode_with_high_quality():
+    runs = [{"modes/modes_covered": 8, "modes/num_modes": 8, "modes/hq_percent": 85.0},
+            {"modes/modes_covered": 8, "modes/num_modes": 8, "modes/hq_percent": 40.0},
+            {"modes/modes_covered": 7, "modes/num_modes": 8, "modes/hq_percent": 90.0}, None]
+    markdown, summary = sweep.table({"k5": runs}, ["modes/modes_covered"], sweep.SEED_COUNTS["modes"])
+    assert summary["k5"]["all modes"] == {"seeds": 2, "of": 3}
+    assert summary["k5"]["all modes, HQ >= 80%"] == {"seeds": 1, "of": 3}
+    assert markdown.splitlines()[-1].endswith("| 2/3 | 1/3 |")
+
+
 def test_a_tiny_sweep_trains_evaluates_and_summarises(tmp_path):
     out = tmp_path / "sweep"
     code = sweep.main(["--configs", "ring", "--seeds", "2", "--steps", "3", "--eval_samples", "100",
@@ -34,3 +44,6 @@ def test_a_tiny_sweep_trains_evaluates_and_summarises(tmp_path):
     covered = summary["summary"]["ring"]["modes/modes_covered"]
     assert covered["n"] == 2 and all(0 <= v <= 8 for v in covered["values"])
     assert (out / "ring" / "seed1" / "export" / "generator.keras").exists()
+    (out / "summary.json").unlink()
+    assert sweep.main(["--configs", "ring", "--seeds", "2", "--steps", "3", "--out", str(out), "--table_only"]) == 0
+    assert json.loads((out / "summary.json").read_text())["summary"]["ring"]["modes/modes_covered"] == covered
