@@ -212,17 +212,28 @@ def inception_metrics(ctx, names):
     require(ctx, "fid", kinds=("image",))
     n = ctx.n_for("fid", 10000)
     scale = lambda x: 255.0 * (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
-    result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, split=ctx.split)
+    result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, split=ctx.split,
+                          classifier=is_classifier() if "is" in names else None)
     return prefixed("inception", result)
 
 
 INCEPTION_METRICS = ("fid", "kid", "is")
 
 
+@gin.configurable("inception_score")
+def is_classifier(path=None):
+    """The logits network of the Inception Score (a .keras file or SavedModel path); the
+    standard 1008-way inception-2015-12-05 cannot be had offline, so none by default."""
+    return path
+
+
 def check_names(names):
     unknown = [m for m in names if m not in METRICS and m not in INCEPTION_METRICS]
     if unknown:
         raise ConfigError(f"unknown metric(s) {unknown}; expected some of {sorted(METRICS) + list(INCEPTION_METRICS)}")
+    if "is" in names and is_classifier() is None:
+        raise ConfigError("metric 'is' needs a classifier giving logits: bind inception_score.path = '<.keras or "
+                          "SavedModel>' (the standard inception-2015-12-05 logits are not available offline)")
 
 
 def evaluate(ctx, names):

@@ -1,4 +1,5 @@
 """The named run metrics on a tiny MNIST generator: values, figures, errors."""
+import gin
 import numpy as np
 import pytest
 
@@ -45,3 +46,14 @@ def test_metrics_reject_the_wrong_data(mnist_ctx):
         run_metrics.evaluate(mnist_ctx, ["stacked_modes"])
     with pytest.raises(ConfigError):
         run_metrics.check_names(["fid", "bogus"])
+
+
+def test_inception_score_without_a_classifier_is_refused_before_training():
+    gin.clear_config()
+    with pytest.raises(ConfigError, match="inception_score.path"):
+        run_metrics.check_names(["fid", "is"])
+    gin.bind_parameter("inception_score.path", "/some/logits.keras")
+    try:
+        run_metrics.check_names(["fid", "is"])  # accepted once a classifier is named
+    finally:
+        gin.clear_config()
