@@ -168,3 +168,17 @@ def test_bad_settings_are_config_errors():
         functional_optimizer("adam", keras.optimizers.Adam(0.1, clipnorm=1.0), [])
     with pytest.raises(ConfigError):
         functional_optimizer("rmsprop", keras.optimizers.Adam(0.1), [])
+
+
+@pytest.mark.parametrize("generator", ["GRANGenerator", "LSTMGenerator"])
+def test_unrolling_trains_recurrent_generators_against_a_conv_discriminator(tmp_path, generator):
+    tiny = {"GRANGenerator": ["GRANGenerator.kernels = (4, 2, 1)", "GRANGenerator.z_dim = 3",
+                              "GRANGenerator.steps = 2"],
+            "LSTMGenerator": ["LSTMGenerator.units = 4", "LSTMGenerator.z_dim = 3"]}[generator]
+    config.parse(["mnist_gran1"], [f"Trainer.generator = @{generator}", "Trainer.batch_size = 4",
+                                   "DCGANDiscriminator.kernels = (2, 4)", *tiny])
+    trainer = Trainer(model_dir=str(tmp_path / "run"), updater=Unrolled(steps=2))
+    before = [w.numpy() for w in trainer.generator.trainable_weights]
+    metrics = trainer.train_steps(2)
+    assert all(np.isfinite(list(metrics.values())))
+    assert all(np.abs(a - w.numpy()).max() > 0 for a, w in zip(before, trainer.generator.trainable_weights))
