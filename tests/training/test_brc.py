@@ -181,6 +181,14 @@ def test_the_response_term_changes_the_generator_update(tmp_path):
                zip(plain.generator.get_weights(), brc.generator.get_weights())) > 1e-6
 
 
+def test_diagnostics_report_how_far_the_response_turns_the_generator_gradient(tmp_path):
+    negligible = ring_trainer(tmp_path, "big_damping", updater=BRC(inner_steps=1, damping=1e12)).train_steps(1)
+    assert negligible["brc/cos_to_plain"] == pytest.approx(1.0, abs=1e-6)
+    assert negligible["brc/response_ratio"] < 1e-6
+    strong = ring_trainer(tmp_path, "small_damping", updater=BRC(inner_steps=1, damping=1e-6)).train_steps(1)
+    assert -1.0 <= strong["brc/cos_to_plain"] < 1.0 - 1e-4 and strong["brc/response_ratio"] > 1e-3
+
+
 def test_a_zero_sum_loss_warns_once(monkeypatch):
     warnings = []
     monkeypatch.setattr(brc_module.logging, "warning", lambda *args: warnings.append(args))

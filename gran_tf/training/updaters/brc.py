@@ -73,17 +73,23 @@ def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", dam
     "woodbury"), computed from ``theta`` and ``omega`` (lists of trainable variables), each
     this replica's share of the global-batch loss.
     """
+    direct, response, l_G = direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
+                                                neumann_lr, rank)
+    return [a - b for a, b in zip(direct, response)], l_G
+
+
+def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr, rank):
+    """This replica's parts of ∇_θ ℓ_G and of the response term ∇²_θω ℓ_D H⁻¹ ∇_ω ℓ_G, and ℓ_G."""
     if hessian in ("outer_product", "woodbury"):
         with tf.GradientTape(persistent=True) as tape:
             l_G, d_terms = losses_fn()
             l_D = tf.reduce_sum(d_terms)
         g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
         if hessian == "woodbury":
-            return [a - b for a, b in zip(g_theta_G, woodbury_response(tape, d_terms, theta, omega, g_omega_G,
-                                                                       damping, rank))], l_G
+            return g_theta_G, woodbury_response(tape, d_terms, theta, omega, g_omega_G, damping, rank), l_G
         g_theta_D, g_omega_D = split(gradients(tape, l_D, theta + omega), len(theta))
         c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
-        return [a - c * b for a, b in zip(g_theta_G, g_theta_D)], l_G
+        return g_theta_G, [c * b for b in g_theta_D], l_G
     with tf.GradientTape(persistent=True) as outer:
         with tf.GradientTape(persistent=True) as inner:
             l_G, d_terms = losses_fn()
@@ -100,8 +106,21 @@ def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", dam
     else:
         v = neumann_series(hvp, b, damping, solver_iters, neumann_lr)
     v = [tf.stop_gradient(x) for x in v]
-    response = vector_jacobian_product(outer, g_omega_D, theta, v)  # ∇_θ ⟨∇_ω ℓ_D, v⟩, local
-    return [a - b for a, b in zip(g_theta_G, response)], l_G
+    return g_theta_G, vector_jacobian_product(outer, g_omega_D, theta, v), l_G  # ∇_θ ⟨∇_ω ℓ_D, v⟩
+
+
+def response_diagnostics(direct, response):
+    """cos(dF/dθ, ∇_θ ℓ_G) and ‖response‖ / ‖∇_θ ℓ_G‖ of the global gradients, each divided by
+    the number of replicas (the trainer sums metrics over replicas). A negative cosine means
+    the response term reverses the plain generator gradient."""
+    direct, response = cross_replica_sum(direct), cross_replica_sum(response)
+    total = [a - b for a, b in zip(direct, response)]
+    norm = lambda xs: tf.sqrt(inner_product(xs, xs))  # noqa: E731
+    ctx = tf.distribute.get_replica_context()
+    replicas = tf.cast(ctx.num_replicas_in_sync if ctx is not None else 1, total[0].dtype)
+    cos = tf.math.divide_no_nan(inner_product(total, direct), norm(total) * norm(direct))
+    ratio = tf.math.divide_no_nan(norm(response), norm(direct))
+    return {"brc/cos_to_plain": cos / replicas, "brc/response_ratio": ratio / replicas}
 
 
 def woodbury_response(tape, d_terms, theta, omega, g_omega_G, damping, rank):
@@ -168,8 +187,8 @@ class BRC(Updater):
     def step(self, state, batches, step):
         self.warn_if_zero_sum(state.loss)
         d_losses = [d_step(state, x, step, stream=2 * i) for i, (x, _) in enumerate(batches)]
-        g_loss = self.generator_step(state, batches[-1][0], step, stream=2 * self.inner_steps)
-        return {"d_loss": d_losses[-1], "g_loss": g_loss}
+        g_loss, diagnostics = self.generator_step(state, batches[-1][0], step, stream=2 * self.inner_steps)
+        return {"d_loss": d_losses[-1], "g_loss": g_loss, **diagnostics}
 
     def warn_if_zero_sum(self, loss):
         if getattr(loss, "zero_sum", False) and not self._warned_zero_sum:
@@ -190,8 +209,9 @@ class BRC(Updater):
                    + state.loss.penalty(lambda x: d(x, training=True), real, fake, seed))
             return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
 
-        grads, l_G = best_response_gradient(
+        direct, response, l_G = direct_and_response(
             losses, g.trainable_variables, d.trainable_variables, self.hessian, self.damping,
             self.solver_iters, self.neumann_lr, self.rank)
+        grads = [a - b for a, b in zip(direct, response)]
         state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
-        return l_G
+        return l_G, response_diagnostics(direct, response)
