@@ -98,3 +98,27 @@ class Updater:
 
     def step(self, state, batches, step):
         raise NotImplementedError
+
+
+class LookAheadUpdater(Updater):
+    """One ordinary D step, then a G step on ``surrogate_loss``: ℓ_G against some look-ahead
+    discriminator built from the same real batch (Unrolled, Proximal)."""
+
+    def step(self, state, batches, step):
+        real = batches[0][0]
+        d_loss = d_step(state, real, step, stream=0)
+        g_loss = self.generator_step(state, real, step, stream=2)
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    def generator_step(self, state, real, step, stream):
+        z = sample_z(state, step, stream, tf.shape(real)[0])
+        g = state.generator
+        with tf.GradientTape() as tape:
+            loss = self.surrogate_loss(state, real, z, step, stream + 1)
+        grads = tape.gradient(loss, g.trainable_variables)
+        state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
+        return loss
+
+    def surrogate_loss(self, state, real, z, step, stream):
+        """ℓ_G (global-mean scaled) of G(z), differentiable in θG."""
+        raise NotImplementedError

@@ -4,13 +4,13 @@ import gin
 import tensorflow as tf
 
 from gran_tf.errors import ConfigError
-from gran_tf.training.updaters.base import Updater, d_objective, d_step, global_mean, sample_z
+from gran_tf.training.updaters.base import LookAheadUpdater, d_objective, global_mean
 from gran_tf.training.updaters.functional import (
     StatelessModel, cross_replica_sum, current_values, functional_optimizer, gradients)
 
 
 @gin.register
-class Unrolled(Updater):
+class Unrolled(LookAheadUpdater):
     """One ordinary D step, then a G step on the K-step look-ahead discriminator.
 
     ``second_order=False`` treats θD^K as a constant of θG (the paper's appendix B ablation);
@@ -23,21 +23,6 @@ class Unrolled(Updater):
         if int(steps) < 0:
             raise ConfigError(f"Unrolled.steps must be >= 0, got {steps}")
         self.steps, self.second_order, self.inner_optimizer = int(steps), bool(second_order), inner_optimizer
-
-    def step(self, state, batches, step):
-        real = batches[0][0]
-        d_loss = d_step(state, real, step, stream=0)
-        g_loss = self.generator_step(state, real, step, stream=2)
-        return {"d_loss": d_loss, "g_loss": g_loss}
-
-    def generator_step(self, state, real, step, stream):
-        z = sample_z(state, step, stream, tf.shape(real)[0])
-        g = state.generator
-        with tf.GradientTape() as tape:
-            loss = self.surrogate_loss(state, real, z, step, stream + 1)
-        grads = tape.gradient(loss, g.trainable_variables)
-        state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
-        return loss
 
     def surrogate_loss(self, state, real, z, step, stream):
         """f_K = ℓ_G(G(z), θD^K) (global-mean scaled), differentiable in θG."""
