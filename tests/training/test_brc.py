@@ -105,9 +105,9 @@ def per_example_game(batch, seed=4):
     def d(x):
         return tf.reduce_sum(tf.tanh(x @ omega[0]) * omega[1], axis=1)
 
-    def losses():
-        fake_logits = d(z @ theta[0])
-        terms = tf.nn.softplus(-d(real)) + tf.nn.softplus(fake_logits)
+    def losses(rows=None):
+        fake_logits = d(z[:rows] @ theta[0])
+        terms = tf.nn.softplus(-d(real[:rows])) + tf.nn.softplus(fake_logits)
         return tf.reduce_mean(tf.nn.softplus(-fake_logits)), terms / batch
 
     return losses, theta, omega

@@ -69,9 +69,10 @@ def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", dam
                            neumann_lr=1.0, rank=None):
     """This replica's part of dF/dθ, and ℓ_G.
 
-    ``losses_fn()`` returns ℓ_G and the terms of ℓ_D (ℓ_D = Σ terms; per example for
-    "woodbury"), computed from ``theta`` and ``omega`` (lists of trainable variables), each
-    this replica's share of the global-batch loss.
+    ``losses_fn()`` returns ℓ_G and the terms of ℓ_D (ℓ_D = Σ terms), computed from
+    ``theta`` and ``omega`` (lists of trainable variables), each this replica's share of the
+    global-batch loss. "woodbury" needs them per example, and ``losses_fn(rows=r)`` to
+    give the terms of the first r examples alone.
     """
     direct, response, l_G = direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
                                                 neumann_lr, rank)
@@ -86,7 +87,8 @@ def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
             l_D = tf.reduce_sum(d_terms)
         g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
         if hessian == "woodbury":
-            return g_theta_G, woodbury_response(tape, d_terms, theta, omega, g_omega_G, damping, rank), l_G
+            response = woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping, rank)
+            return g_theta_G, response, l_G
         g_theta_D, g_omega_D = split(gradients(tape, l_D, theta + omega), len(theta))
         c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
         return g_theta_G, [c * b for b in g_theta_D], l_G
@@ -123,7 +125,7 @@ def response_diagnostics(direct, response):
     return {"brc/cos_to_plain": cos / replicas, "brc/response_ratio": ratio / replicas}
 
 
-def woodbury_response(tape, d_terms, theta, omega, g_omega_G, damping, rank):
+def woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping, rank):
     """This replica's part of Σ_i w_i ∇_θ ℓ_i over the first ``rank`` examples of the global
     batch (all when None), ℓ_i the per-example D loss; see ``woodbury_weights``.
 
@@ -134,7 +136,8 @@ def woodbury_response(tape, d_terms, theta, omega, g_omega_G, damping, rank):
     replicas = ctx.num_replicas_in_sync if ctx is not None else 1
     with tape:
         n_global = tf.cast(tf.size(d_terms) * replicas, d_terms.dtype)
-        local = d_terms if rank is None else d_terms[:max(1, rank // replicas)]
+        # The subset's own forward pass: its Jacobian costs rank backprops of rank examples.
+        local = d_terms if rank is None else losses_fn(rows=max(1, rank // replicas))[1]
         per_example = n_global * local
     jac = tape.jacobian(per_example, omega, unconnected_gradients=tf.UnconnectedGradients.ZERO,
                         experimental_use_pfor=True)
@@ -202,11 +205,11 @@ class BRC(Updater):
         z = sample_z(state, step, stream, tf.shape(real)[0])
         seed = stream_seed(state, step, stream + 1)
 
-        def losses():  # ℓ_G and ℓ_D from one forward pass of D on the fakes
-            fake = g(z, training=True)
+        def losses(rows=None):  # ℓ_G and ℓ_D (on the first ``rows`` examples) from one pass of D
+            x, fake = real[:rows], g(z[:rows], training=True)
             fake_logits = d(fake, training=True)
-            l_D = (state.loss.d_loss(d(real, training=True), fake_logits)
-                   + state.loss.penalty(lambda x: d(x, training=True), real, fake, seed))
+            l_D = (state.loss.d_loss(d(x, training=True), fake_logits)
+                   + state.loss.penalty(lambda v: d(v, training=True), x, fake, seed))
             return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
 
         direct, response, l_G = direct_and_response(
