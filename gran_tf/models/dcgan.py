@@ -12,6 +12,7 @@ from keras import layers
 
 from gran_tf.errors import ConfigError
 from gran_tf.models.registry import configurable_model
+from gran_tf.models.spectral_norm import SpectralNorm
 
 
 def batch_norm(name=None, synchronized=True):
@@ -41,13 +42,12 @@ def build_by_calling(model, input_shape):
 
 
 def spectrally_normalised(layer, on):
-    """``layer`` inside Keras's SpectralNormalization when ``on`` (Miyato et al. 2018).
+    """``layer`` inside SpectralNorm when ``on``: evaluated with W/σ(W) (Miyato et al. 2018, eq. 8).
 
-    In training mode each call takes one power-iteration step on the non-trainable u
-    (v = Wu/‖Wu‖, u = Wᵀv/‖Wᵀv‖, with W the kernel reshaped to [-1, out]) and rescales the
-    kernel variable in place to W/σ, σ = vᵀWu; inference calls use the kernel as stored.
+    Each training call takes one power-iteration step on the non-trainable u (Algorithm 1) and
+    the gradient flows through σ(W); the kernel variable itself is never rescaled.
     """
-    return layers.SpectralNormalization(layer, name=f"sn_{layer.name}") if on else layer
+    return SpectralNorm(layer, name=f"sn_{layer.name}") if on else layer
 
 
 def strided_conv_stack(x, convs, bns, leak, training):

@@ -6,6 +6,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gran_tf import config
+from gran_tf.models.spectral_norm import SpectralNorm
 from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters.alternating import Alternating
 from gran_tf.training.updaters.brc import BRC
@@ -41,13 +42,13 @@ def test_two_steps_on_mock_cifar10_move_both_players(name, tmp_path):
     assert trainer.updater.batches_per_step == TINY_D_STEPS
     g0, d0 = values(trainer.generator.trainable_variables), values(trainer.discriminator.trainable_variables)
     metrics = trainer.train_steps(2)
-    assert set(metrics) == {"d_loss", "g_loss"} and all(np.isfinite(v) for v in metrics.values())
+    assert {"d_loss", "g_loss"} <= set(metrics) and all(np.isfinite(v) for v in metrics.values())
     assert moved(g0, trainer.generator.trainable_variables)
     assert moved(d0, trainer.discriminator.trainable_variables)
     assert int(trainer.state.g_optimizer.iterations.numpy()) == 2
     assert int(trainer.state.d_optimizer.iterations.numpy()) == 2 * TINY_D_STEPS
     layers = trainer.discriminator.layers
-    sn = [layer for layer in layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    sn = [layer for layer in layers if isinstance(layer, SpectralNorm)]
     bn = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
     if "sngan" in name:
         assert sorted(layer.layer.name for layer in sn) == ["conv0", "conv1", "conv2", "logit"] and not bn
