@@ -8,14 +8,14 @@ discriminator steps of their own (BRC's inner steps) take one, so the rows diffe
 the generator update's cost. Each rule is traced and warmed up first; then the rules are
 timed in turn, --rounds times over --steps steps each (interleaved, so a busy machine slows
 all alike); the fastest round is reported (the least disturbed by other load).
---memory also runs each rule alone in a fresh process and reports its peak resident memory
-(ru_maxrss) and the excess over the Alternating rule's process: what the update itself
-allocates on top of the same models, optimizers and TensorFlow runtime.
+--memory adds each rule's step memory: the summed size of every tensor its traced step
+produces (MiB). TensorFlow keeps no allocator statistics on CPU, and a process's peak
+resident memory is dominated by the runtime and the input pipeline (it came out identical for
+every rule), so this count stands in for the paper's memory column; it is an upper bound on
+what one update holds at once.
 """
 import argparse
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -73,22 +73,21 @@ def seconds_per_step(trainer, steps):
     return (time.perf_counter() - start) / steps
 
 
-def peak_rss_mib(args, name):
-    """Peak resident memory of a fresh process that builds and runs only rule ``name``."""
-    command = [sys.executable, os.path.abspath(__file__), "--gin_file", args.gin_file, "--rules", args.rules,
-               "--steps", str(args.steps), "--solver_iters", str(args.solver_iters), "--only", name]
-    if args.batch_size:
-        command += ["--batch_size", str(args.batch_size)]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return float(out.strip().splitlines()[-1])
-
-
-def run_only(args):
-    """Child of --memory: build and run one rule, print its peak RSS in MiB."""
-    with tempfile.TemporaryDirectory() as root:
-        trainer = make_trainer(args.gin_file, args.batch_size, rules(args.rules, args.solver_iters)[args.only], root)
-        trainer.train_steps(2 + args.steps)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+def step_tensor_mib(trainer):
+    """Σ over the traced step's ops (nested function graphs included) of their outputs' sizes."""
+    graph = trainer._train_step.get_concrete_function(trainer._next_batches()).graph
+    graphs, seen, total = [graph], set(), 0
+    while graphs:
+        g = graphs.pop()
+        for op in g.get_operations():
+            for t in op.outputs:
+                if t.shape.is_fully_defined() and t.dtype.is_numpy_compatible:
+                    total += t.shape.num_elements() * t.dtype.size
+        for f in getattr(g, "_functions", {}).values():
+            if getattr(f, "graph", None) is not None and id(f.graph) not in seen:
+                seen.add(id(f.graph))
+                graphs.append(f.graph)
+    return total / 2**20
 
 
 def main():
@@ -100,11 +99,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--solver_iters", type=int, default=10)
     parser.add_argument("--xla", action="store_true", help="also time every rule with jit_compile=True")
-    parser.add_argument("--memory", action="store_true", help="peak memory of each rule in its own process")
-    parser.add_argument("--only", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", action="store_true", help="tensor memory of each rule's traced step")
     args = parser.parse_args()
-    if args.only:
-        return run_only(args)
 
     table = rules(args.rules, args.solver_iters)
     with tempfile.TemporaryDirectory() as root:
@@ -123,22 +119,22 @@ def main():
         for _ in range(args.rounds):
             for name, trainer in trainers.items():
                 times[name].append(seconds_per_step(trainer, args.steps))
-    memory = {name: peak_rss_mib(args, name) for name in table} if args.memory else {}
+        memory = {name: step_tensor_mib(trainers[name]) for name in table} if args.memory else {}
 
     base = min(times["Alternating (K=0)"])
     batch = args.batch_size or next(iter(trainers.values())).batch_size
     print(f"{args.gin_file}, batch {batch}, {args.steps} steps x {args.rounds} rounds, fastest round\n")
     header = "| rule | ms / G update | G updates / s | x Alternating | trace + 2 warm-up steps (s) |"
     if memory:
-        header += " peak RSS (MiB) | over Alternating (MiB) |"
+        header += " step tensors (MiB) | x Alternating |"
     print(header)
     print("|---" + "|---:" * (header.count("|") - 2) + "|")
     for name, values in times.items():
         ms = 1000 * min(values)
         row = f"| {name} | {ms:.1f} | {1000 / ms:.1f} | {ms / (1000 * base):.2f} | {compile_s[name]:.1f} |"
         if memory:
-            rss = memory.get(name.removesuffix(" + XLA"))
-            row += f" {rss:.0f} | {rss - memory['Alternating (K=0)']:+.0f} |" if rss and not name.endswith("XLA") else " | |"
+            mib = memory.get(name)
+            row += f" {mib:.1f} | {mib / memory['Alternating (K=0)']:.2f} |" if mib else " | |"
         print(row)
 
 
