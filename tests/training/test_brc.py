@@ -189,6 +189,15 @@ def test_diagnostics_report_how_far_the_response_turns_the_generator_gradient(tm
     assert -1.0 <= strong["brc/cos_to_plain"] < 1.0 - 1e-4 and strong["brc/response_ratio"] > 1e-3
 
 
+def test_switching_diagnostics_off_drops_them_and_keeps_the_update(tmp_path):
+    on = ring_trainer(tmp_path, "on", updater=BRC(inner_steps=1, damping=0.1))
+    off = ring_trainer(tmp_path, "off", updater=BRC(inner_steps=1, damping=0.1, diagnostics=False))
+    on_metrics, off_metrics = on.train_steps(1), off.train_steps(1)
+    assert "brc/cos_to_plain" in on_metrics and not any(k.startswith("brc/") for k in off_metrics)
+    for a, b in zip(weights(on), weights(off)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_zero_sum_loss_warns_once(monkeypatch):
     warnings = []
     monkeypatch.setattr(brc_module.logging, "warning", lambda *args: warnings.append(args))

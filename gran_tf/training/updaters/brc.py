@@ -16,7 +16,7 @@ from absl import logging
 from gran_tf.errors import ConfigError
 from gran_tf.training.updaters.base import Updater, d_step, global_mean, sample_z, stream_seed
 from gran_tf.training.updaters.functional import (
-    cross_replica_sum, gradients, inner_product, vector_jacobian_product)
+    cross_replica_sum, gradients, inner_product, num_replicas, vector_jacobian_product)
 
 HESSIANS = ("outer_product", "woodbury", "cg", "neumann")
 
@@ -118,8 +118,7 @@ def response_diagnostics(direct, response):
     direct, response = cross_replica_sum(direct), cross_replica_sum(response)
     total = [a - b for a, b in zip(direct, response)]
     norm = lambda xs: tf.sqrt(inner_product(xs, xs))  # noqa: E731
-    ctx = tf.distribute.get_replica_context()
-    replicas = tf.cast(ctx.num_replicas_in_sync if ctx is not None else 1, total[0].dtype)
+    replicas = tf.cast(num_replicas(), total[0].dtype)
     cos = tf.math.divide_no_nan(inner_product(total, direct), norm(total) * norm(direct))
     ratio = tf.math.divide_no_nan(norm(response), norm(direct))
     return {"brc/cos_to_plain": cos / replicas, "brc/response_ratio": ratio / replicas}
@@ -132,8 +131,7 @@ def woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping
     ``d_terms`` are ℓ_i / N (global-mean shares), so ℓ_i = N · term. Each replica
     contributes its first rank / replicas examples; their gradients are all-gathered.
     """
-    ctx = tf.distribute.get_replica_context()
-    replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+    replicas = num_replicas()
     with tape:
         n_global = tf.cast(tf.size(d_terms) * replicas, d_terms.dtype)
         # The subset's own forward pass: its Jacobian costs rank backprops of rank examples.
@@ -143,6 +141,7 @@ def woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping
                         experimental_use_pfor=True)
     jac = tf.concat([tf.reshape(j, [tf.shape(per_example)[0], -1]) for j in jac], axis=1)
     b = tf.concat([tf.reshape(x, [-1]) for x in cross_replica_sum(g_omega_G)], axis=0)
+    ctx = tf.distribute.get_replica_context()
     if replicas > 1:
         jac = ctx.all_gather(jac, axis=0)
     w = tf.stop_gradient(woodbury_weights(jac, b, damping))
@@ -165,11 +164,12 @@ class BRC(Updater):
     ``hessian``: "outer_product" (first-order gradients only, H ≈ g gᵀ + λI), "woodbury"
     (H ≈ JᵀJ/n + λI from the per-example gradients of ``rank`` examples, all when None),
     "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
-    series step α); ``damping`` is λ in (H + λI).
+    series step α); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
+    and ``brc/response_ratio`` (two θ-sized all-reduces per step on several replicas).
     """
 
     def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0,
-                 rank=None):
+                 rank=None, diagnostics=True):
         if hessian not in HESSIANS:
             raise ConfigError(f"unknown BRC hessian {hessian!r}; expected one of {HESSIANS}")
         if int(inner_steps) < 1 or int(solver_iters) < 1:
@@ -181,6 +181,7 @@ class BRC(Updater):
         if rank is not None and int(rank) < 1:
             raise ConfigError(f"BRC rank must be >= 1 or None, got {rank}")
         self.rank = None if rank is None else int(rank)
+        self.diagnostics = bool(diagnostics)
         self._warned_zero_sum = False
 
     @property
@@ -217,4 +218,4 @@ class BRC(Updater):
             self.solver_iters, self.neumann_lr, self.rank)
         grads = [a - b for a, b in zip(direct, response)]
         state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
-        return l_G, response_diagnostics(direct, response)
+        return l_G, response_diagnostics(direct, response) if self.diagnostics else {}

@@ -34,16 +34,22 @@ class StatelessModel:
         return out
 
 
+def num_replicas():
+    """Replicas in sync in the current replica context (1 outside one)."""
+    ctx = tf.distribute.get_replica_context()
+    return ctx.num_replicas_in_sync if ctx is not None else 1
+
+
 def cross_replica_sum(tensors):
     """Σ over replicas of each tensor (identity on one replica); differentiable.
 
     The gradient of an all-reduce SUM is the all-reduce SUM of the incoming gradients, so a
     tape through it gives every replica the global derivative of its local inputs.
     """
-    ctx = tf.distribute.get_replica_context()
     tensors = list(tensors)
-    if ctx is None or ctx.num_replicas_in_sync == 1:
+    if num_replicas() == 1:
         return tensors
+    ctx = tf.distribute.get_replica_context()
     return list(ctx.all_reduce(tf.distribute.ReduceOp.SUM, tensors))
 
 
