@@ -19,6 +19,13 @@ def test_the_brc_file_only_switches_the_updater(data, loss):
 
 
 @pytest.mark.parametrize("data", DATASETS)
+def test_proxgan_brc_keeps_proxgans_discriminator_work(data):
+    base, brc = (set(config.parse([f"{data}_proxgan{suffix}"]).splitlines()) for suffix in ("", "_brc"))
+    assert base - brc == {"Trainer.updater = @Proximal()", "BRC.inner_steps = %D_STEPS"}
+    assert brc - base == {"Trainer.updater = @BRC()", "BRC.inner_steps = 1", "BRC.proximal = @Proximal()"}
+
+
+@pytest.mark.parametrize("data", DATASETS)
 @pytest.mark.parametrize("method", ["vgan", "proxgan", "unrolled"])
 def test_every_method_has_the_paper_setting(data, method):
     config.parse([f"{data}_{method}"])

@@ -7,7 +7,7 @@ from gran_tf.distribute import make_strategy
 from gran_tf.errors import ConfigError
 from gran_tf.training.losses import Minimax, NonSaturating
 from gran_tf.training.trainer import Trainer
-from gran_tf.training.updaters import BRC
+from gran_tf.training.updaters import BRC, Proximal
 from gran_tf.training.updaters import brc as brc_module
 from gran_tf.training.updaters.brc import best_response_gradient
 
@@ -74,6 +74,26 @@ def test_damped_solvers_match_the_closed_form_away_from_the_best_response(solver
     expected = game.total_derivative(damping=0.1)
     np.testing.assert_allclose(game.hypergradient(damping=0.1, **solver), expected, rtol=1e-4, atol=1e-8)
     assert np.abs(expected - game.P @ game.theta.numpy()).max() > 0.1  # the response term matters
+
+
+def test_the_proximal_follower_gives_the_response_at_its_optimum_with_added_damping():
+    """ω̃(θ) = argmin ℓ_D + (λ/2)‖ω' − ω‖² = (A + λI)⁻¹(Bθ + λω): the central differences of
+    F(θ) = ℓ_G(θ, ω̃(θ)) equal the cg response at ω̃ with damping λ (ProxGAN + BRC)."""
+    game, prox = QuadraticGame(seed=3), 0.7
+    anchor, eye = game.omega.numpy(), np.eye(len(game.q))
+
+    def follower(theta):
+        return np.linalg.solve(game.A + prox * eye, game.B @ theta + prox * anchor)
+
+    def leader(theta):
+        om = follower(theta)
+        return 0.5 * theta @ game.P @ theta + game.q @ om + 0.5 * om @ om
+
+    theta, h = game.theta.numpy(), 1e-5
+    numeric = [(leader(theta + h * e) - leader(theta - h * e)) / (2 * h) for e in np.eye(len(theta))]
+    game.omega.assign(follower(theta))
+    np.testing.assert_allclose(game.hypergradient(hessian="cg", solver_iters=4, damping=prox), numeric,
+                               rtol=1e-5)
 
 
 def test_outer_product_update_matches_its_closed_form():
@@ -154,9 +174,11 @@ def weights(trainer):
 
 # CG with λ = 0.1 keeps float32 rounding well below the tolerance; Neumann shares its
 # Hessian-vector products and mixed product, so it is covered by the cg case.
-@pytest.mark.parametrize("hessian", ["outer_product", "woodbury", "cg"])
+@pytest.mark.parametrize("hessian", ["outer_product", "woodbury", "cg", "outer_product+proximal"])
 def test_mirrored_over_two_cpus_equals_one_device(tmp_path, hessian):
-    updater = dict(hessian=hessian, inner_steps=2, damping=0.1, solver_iters=3)
+    hessian, _, proximal = hessian.partition("+")
+    updater = dict(hessian=hessian, inner_steps=2, damping=0.1, solver_iters=3,
+                   proximal=Proximal(steps=2, prox_weight=2.0) if proximal else None)
     single = ring_trainer(tmp_path, "single", updater=BRC(**updater))
     single_metrics = single.train_steps(2)
     strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
@@ -169,6 +191,22 @@ def test_mirrored_over_two_cpus_equals_one_device(tmp_path, hessian):
     # inner_steps D updates (one batch each) per generator update
     assert int(single.state.d_optimizer.iterations.numpy()) == 4
     assert int(single.state.g_optimizer.iterations.numpy()) == 2
+
+
+def test_brc_at_the_proximal_discriminator(tmp_path):
+    """With the response damped away it is ProxGAN; otherwise the response turns its step."""
+    proximal = dict(steps=2, prox_weight=1.0, inner_optimizer="sgd")
+    prox = ring_trainer(tmp_path, "prox", updater=Proximal(**proximal))
+    prox.train_steps(2)
+    damped = ring_trainer(tmp_path, "damped", updater=BRC(inner_steps=1, damping=1e12,
+                                                           proximal=Proximal(**proximal)))
+    damped.train_steps(2)
+    for a, b in zip(weights(prox), weights(damped)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    live = ring_trainer(tmp_path, "live", updater=BRC(inner_steps=1, damping=1e-3, proximal=Proximal(**proximal)))
+    metrics = live.train_steps(1)
+    assert metrics["brc/response_ratio"] > 1e-3
+    assert int(live.state.d_optimizer.iterations.numpy()) == 1  # the look-ahead leaves D alone
 
 
 def test_the_response_term_changes_the_generator_update(tmp_path):
@@ -221,6 +259,6 @@ def test_ring8_vgan_brc_gin_is_the_brc_paper_setting(tmp_path):
 
 def test_bad_settings_are_config_errors():
     for kw in (dict(hessian="exact"), dict(inner_steps=0), dict(solver_iters=0), dict(damping=-1.0),
-               dict(neumann_lr=0.0), dict(rank=0)):
+               dict(neumann_lr=0.0), dict(rank=0), dict(proximal="prox")):
         with pytest.raises(ConfigError):
             BRC(**kw)

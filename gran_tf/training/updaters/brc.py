@@ -16,7 +16,9 @@ from absl import logging
 from gran_tf.errors import ConfigError
 from gran_tf.training.updaters.base import Updater, d_step, global_mean, sample_z, stream_seed
 from gran_tf.training.updaters.functional import (
-    cross_replica_sum, gradients, inner_product, num_replicas, vector_jacobian_product)
+    StatelessModel, cross_replica_sum, gradients, inner_product, num_replicas, vector_jacobian_product,
+    watch_tensors)
+from gran_tf.training.updaters.proximal import Proximal
 
 HESSIANS = ("outer_product", "woodbury", "cg", "neumann")
 
@@ -70,7 +72,7 @@ def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", dam
     """This replica's part of dF/dθ, and ℓ_G.
 
     ``losses_fn()`` returns ℓ_G and the terms of ℓ_D (ℓ_D = Σ terms), computed from
-    ``theta`` and ``omega`` (lists of trainable variables), each this replica's share of the
+    ``theta`` and ``omega`` (lists of variables or tensors), each this replica's share of the
     global-batch loss. "woodbury" needs them per example, and ``losses_fn(rows=r)`` to
     give the terms of the first r examples alone.
     """
@@ -83,6 +85,7 @@ def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
     """This replica's parts of ∇_θ ℓ_G and of the response term ∇²_θω ℓ_D H⁻¹ ∇_ω ℓ_G, and ℓ_G."""
     if hessian in ("outer_product", "woodbury"):
         with tf.GradientTape(persistent=True) as tape:
+            watch_tensors(tape, omega)
             l_G, d_terms = losses_fn()
             l_D = tf.reduce_sum(d_terms)
         g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
@@ -93,7 +96,9 @@ def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
         c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
         return g_theta_G, [c * b for b in g_theta_D], l_G
     with tf.GradientTape(persistent=True) as outer:
+        watch_tensors(outer, omega)
         with tf.GradientTape(persistent=True) as inner:
+            watch_tensors(inner, omega)
             l_G, d_terms = losses_fn()
             l_D = tf.reduce_sum(d_terms)
         g_omega_D = gradients(inner, l_D, omega)
@@ -166,10 +171,15 @@ class BRC(Updater):
     "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
     series step α); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
     and ``brc/response_ratio`` (two θ-sized all-reduces per step on several replicas).
+
+    ``proximal`` (a ``Proximal``; ProxGAN + BRC): the follower is ProxGAN's proximal
+    discriminator D̃ = argmin_ω' ℓ_D + (λ_p/2)‖ω' − ω‖², reached by the Proximal look-ahead
+    from ω after the ``inner_steps`` D steps. Its lower-level Hessian is H + λ_p I and its
+    mixed term that of ℓ_D, so dF/dθ is the response above taken at D̃ with damping λ + λ_p.
     """
 
     def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0,
-                 rank=None, diagnostics=True):
+                 rank=None, diagnostics=True, proximal=None):
         if hessian not in HESSIANS:
             raise ConfigError(f"unknown BRC hessian {hessian!r}; expected one of {HESSIANS}")
         if int(inner_steps) < 1 or int(solver_iters) < 1:
@@ -182,6 +192,9 @@ class BRC(Updater):
             raise ConfigError(f"BRC rank must be >= 1 or None, got {rank}")
         self.rank = None if rank is None else int(rank)
         self.diagnostics = bool(diagnostics)
+        if proximal is not None and not isinstance(proximal, Proximal):
+            raise ConfigError(f"BRC.proximal must be a Proximal updater (e.g. @Proximal()), got {proximal!r}")
+        self.proximal = proximal
         self._warned_zero_sum = False
 
     @property
@@ -205,16 +218,21 @@ class BRC(Updater):
         g, d = state.generator, state.discriminator
         z = sample_z(state, step, stream, tf.shape(real)[0])
         seed = stream_seed(state, step, stream + 1)
+        omega, d_fn, damping = d.trainable_variables, lambda x: d(x, training=True), self.damping
+        if self.proximal is not None:
+            omega, non_trainable = self.proximal.response(
+                state, real, tf.stop_gradient(g(z, training=True)), step, stream + 2)
+            omega = [tf.stop_gradient(w) for w in omega]
+            d_fn, damping = StatelessModel(d, omega, non_trainable), damping + self.proximal.prox_weight
 
         def losses(rows=None):  # ℓ_G and ℓ_D (on the first ``rows`` examples) from one pass of D
             x, fake = real[:rows], g(z[:rows], training=True)
-            fake_logits = d(fake, training=True)
-            l_D = (state.loss.d_loss(d(x, training=True), fake_logits)
-                   + state.loss.penalty(lambda v: d(v, training=True), x, fake, seed))
+            fake_logits = d_fn(fake)
+            l_D = state.loss.d_loss(d_fn(x), fake_logits) + state.loss.penalty(d_fn, x, fake, seed)
             return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
 
         direct, response, l_G = direct_and_response(
-            losses, g.trainable_variables, d.trainable_variables, self.hessian, self.damping,
+            losses, g.trainable_variables, omega, self.hessian, damping,
             self.solver_iters, self.neumann_lr, self.rank)
         grads = [a - b for a, b in zip(direct, response)]
         state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))

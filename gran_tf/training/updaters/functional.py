@@ -58,6 +58,11 @@ def inner_product(xs, ys):
     return tf.add_n([tf.reduce_sum(x * y) for x, y in zip(xs, ys)])
 
 
+def watch_tensors(tape, xs):
+    """Let ``tape`` record plain tensors among ``xs``; trainable variables are watched anyway."""
+    tape.watch([x for x in xs if isinstance(x, tf.Tensor)])
+
+
 def gradients(tape, target, sources):
     """∇ target w.r.t. ``sources``, zeros where unconnected."""
     return tape.gradient(target, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)

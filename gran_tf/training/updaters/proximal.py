@@ -31,10 +31,13 @@ class Proximal(LookAheadUpdater):
             raise ConfigError(f"Proximal.prox_weight must be >= 0, got {prox_weight}")
         self.steps, self.prox_weight, self.inner_optimizer = int(steps), float(prox_weight), inner_optimizer
 
+    def response(self, state, real, fake, step, stream):
+        """D̃'s weights and non-trainable state after the K proximal steps against ``fake``."""
+        return look_ahead(state, real, fake, step, stream, self.steps, self.inner_optimizer, self.prox_weight)
+
     def surrogate_loss(self, state, real, z, step, stream):
         """ℓ_G(G(z), D̃), D̃ held fixed."""
         fake = state.generator(z, training=True)
-        omega, non_trainable = look_ahead(state, real, tf.stop_gradient(fake), step, stream, self.steps,
-                                          self.inner_optimizer, self.prox_weight)
+        omega, non_trainable = self.response(state, real, tf.stop_gradient(fake), step, stream)
         d_tilde = StatelessModel(state.discriminator, [tf.stop_gradient(w) for w in omega], non_trainable)
         return global_mean(state.loss.g_loss(d_tilde(fake)), state)
