@@ -40,8 +40,6 @@ def brc_rules(solver_iters):
     return {
         "Alternating (K=0)": lambda: Unrolled(steps=0),
         "BRC outer_product": lambda: BRC(hessian="outer_product", inner_steps=1),
-        "BRC outer_product, no diagnostics": lambda: BRC(hessian="outer_product", inner_steps=1,
-                                                         diagnostics=False),
         "BRC woodbury (rank 64)": lambda: BRC(hessian="woodbury", inner_steps=1, rank=64),
         f"BRC cg ({solver_iters} iters)": lambda: BRC(hessian="cg", inner_steps=1, solver_iters=solver_iters),
         f"BRC neumann ({solver_iters} iters)": lambda: BRC(hessian="neumann", inner_steps=1,

@@ -227,30 +227,13 @@ def test_diagnostics_report_how_far_the_response_turns_the_generator_gradient(tm
     assert -1.0 <= strong["brc/cos_to_plain"] < 1.0 - 1e-4 and strong["brc/response_ratio"] > 1e-3
 
 
-@pytest.mark.parametrize("hessian", ["outer_product", "cg"])
-def test_switching_diagnostics_off_drops_them_and_keeps_the_update(tmp_path, hessian):
-    # outer_product without diagnostics takes the fused ∇_θ(ℓ_G − c ℓ_D) path
-    updater = dict(hessian=hessian, inner_steps=1, damping=0.1, solver_iters=3)
-    on = ring_trainer(tmp_path, "on", updater=BRC(**updater))
-    off = ring_trainer(tmp_path, "off", updater=BRC(**updater, diagnostics=False))
-    on_metrics, off_metrics = on.train_steps(2), off.train_steps(2)
+def test_switching_diagnostics_off_drops_them_and_keeps_the_update(tmp_path):
+    on = ring_trainer(tmp_path, "on", updater=BRC(inner_steps=1, damping=0.1))
+    off = ring_trainer(tmp_path, "off", updater=BRC(inner_steps=1, damping=0.1, diagnostics=False))
+    on_metrics, off_metrics = on.train_steps(1), off.train_steps(1)
     assert "brc/cos_to_plain" in on_metrics and not any(k.startswith("brc/") for k in off_metrics)
     for a, b in zip(weights(on), weights(off)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
-    assert max(np.abs(a - b).max() for a, b in zip(weights(on), weights(plain_trainer(tmp_path)))) > 1e-6
-
-
-def plain_trainer(tmp_path):
-    trainer = ring_trainer(tmp_path, "plain", ["Alternating.n_disc = 1"])
-    trainer.train_steps(2)
-    return trainer
-
-
-def test_the_fused_outer_product_gradient_matches_its_closed_form():
-    game = QuadraticGame(seed=2)
-    grads, _ = brc_module.outer_product_gradient(game.losses, [game.theta], [game.omega], damping=0.5)
-    np.testing.assert_allclose(grads[0].numpy(), game.hypergradient(hessian="outer_product", damping=0.5),
-                               rtol=1e-10)
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_zero_sum_loss_warns_once(monkeypatch):

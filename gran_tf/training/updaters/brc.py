@@ -81,19 +81,6 @@ def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", dam
     return [a - b for a, b in zip(direct, response)], l_G
 
 
-def outer_product_gradient(losses_fn, theta, omega, damping):
-    """This replica's part of dF/dθ ≈ ∇_θ(ℓ_G − c ℓ_D), and ℓ_G: the outer-product update of
-    ``direct_and_response`` in three backprops, only the last through G: ∇_ω ℓ_G and
-    ∇_ω ℓ_D give c, then one pass takes ∇_θ of ℓ_G − c ℓ_D."""
-    with tf.GradientTape(persistent=True) as tape:
-        watch_tensors(tape, omega)
-        l_G, d_terms = losses_fn()
-        l_D = tf.reduce_sum(d_terms)
-    c = outer_product_coefficient(cross_replica_sum(gradients(tape, l_G, omega)),
-                                  cross_replica_sum(gradients(tape, l_D, omega)), damping)
-    return vector_jacobian_product(tape, [l_G, l_D], theta, [tf.ones_like(l_G), -c]), l_G
-
-
 def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr, rank):
     """This replica's parts of ∇_θ ℓ_G and of the response term ∇²_θω ℓ_D H⁻¹ ∇_ω ℓ_G, and ℓ_G."""
     if hessian in ("outer_product", "woodbury"):
@@ -183,8 +170,7 @@ class BRC(Updater):
     (H ≈ JᵀJ/n + λI from the per-example gradients of ``rank`` examples, all when None),
     "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
     series step α); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
-    and ``brc/response_ratio``; they need ∇_θ ℓ_G and the response apart, so without them the
-    outer-product update takes one backprop through G fewer (``outer_product_gradient``).
+    and ``brc/response_ratio`` (two θ-sized all-reduces per step on several replicas).
 
     ``proximal`` (a ``Proximal``; ProxGAN + BRC): the follower is ProxGAN's proximal
     discriminator D̃ = argmin_ω' ℓ_D + (λ_p/2)‖ω' − ω‖², reached by the Proximal look-ahead
@@ -245,14 +231,9 @@ class BRC(Updater):
             l_D = state.loss.d_loss(d_fn(x), fake_logits) + state.loss.penalty(d_fn, x, fake, seed)
             return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
 
-        if self.hessian == "outer_product" and not self.diagnostics:
-            grads, l_G = outer_product_gradient(losses, g.trainable_variables, omega, damping)
-            metrics = {}
-        else:
-            direct, response, l_G = direct_and_response(
-                losses, g.trainable_variables, omega, self.hessian, damping,
-                self.solver_iters, self.neumann_lr, self.rank)
-            grads = [a - b for a, b in zip(direct, response)]
-            metrics = response_diagnostics(direct, response) if self.diagnostics else {}
+        direct, response, l_G = direct_and_response(
+            losses, g.trainable_variables, omega, self.hessian, damping,
+            self.solver_iters, self.neumann_lr, self.rank)
+        grads = [a - b for a, b in zip(direct, response)]
         state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
-        return l_G, metrics
+        return l_G, response_diagnostics(direct, response) if self.diagnostics else {}
