@@ -44,6 +44,10 @@ def brc_rules(solver_iters):
         f"BRC cg ({solver_iters} iters)": lambda: BRC(hessian="cg", inner_steps=1, solver_iters=solver_iters),
         f"BRC neumann ({solver_iters} iters)": lambda: BRC(hessian="neumann", inner_steps=1,
                                                            solver_iters=solver_iters, neumann_lr=0.1),
+        f"BRC cg ({solver_iters} iters), forward-over-reverse": lambda: BRC(
+            hessian="cg", inner_steps=1, solver_iters=solver_iters, products="forward"),
+        f"BRC neumann ({solver_iters} iters), forward-over-reverse": lambda: BRC(
+            hessian="neumann", inner_steps=1, solver_iters=solver_iters, neumann_lr=0.1, products="forward"),
         "Unrolled K=5 (RHG)": lambda: Unrolled(steps=5),
     }
 

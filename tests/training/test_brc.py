@@ -55,10 +55,13 @@ class QuadraticGame:
         return grads[0].numpy()
 
 
-SOLVERS = [dict(hessian="cg", solver_iters=4), dict(hessian="neumann", solver_iters=80, neumann_lr=0.3)]
+SOLVERS = [dict(hessian="cg", solver_iters=4), dict(hessian="neumann", solver_iters=80, neumann_lr=0.3),
+           dict(hessian="cg", solver_iters=4, products="forward"),
+           dict(hessian="neumann", solver_iters=80, neumann_lr=0.3, products="forward")]
+SOLVER_IDS = ["cg", "neumann", "cg-forward", "neumann-forward"]
 
 
-@pytest.mark.parametrize("solver", SOLVERS, ids=["cg", "neumann"])
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
 def test_solvers_give_the_exact_hypergradient_at_the_best_response(solver):
     game = QuadraticGame()
     game.omega.assign(game.best_response())
@@ -68,7 +71,7 @@ def test_solvers_give_the_exact_hypergradient_at_the_best_response(solver):
     np.testing.assert_allclose(game.hypergradient(damping=0.0, **solver), exact, rtol=1e-4, atol=1e-8)
 
 
-@pytest.mark.parametrize("solver", SOLVERS, ids=["cg", "neumann"])
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
 def test_damped_solvers_match_the_closed_form_away_from_the_best_response(solver):
     game = QuadraticGame(seed=1)
     expected = game.total_derivative(damping=0.1)
@@ -227,6 +230,27 @@ def test_diagnostics_report_how_far_the_response_turns_the_generator_gradient(tm
     assert -1.0 <= strong["brc/cos_to_plain"] < 1.0 - 1e-4 and strong["brc/response_ratio"] > 1e-3
 
 
+@pytest.mark.parametrize("hessian", ["cg", "neumann"])
+def test_forward_over_reverse_products_give_the_reverse_mode_update(tmp_path, hessian):
+    updater = dict(hessian=hessian, inner_steps=1, damping=0.1, solver_iters=3, neumann_lr=0.1)
+    reverse = ring_trainer(tmp_path, "reverse", updater=BRC(**updater))
+    forward = ring_trainer(tmp_path, "forward", updater=BRC(**updater, products="forward"))
+    reverse_metrics, forward_metrics = reverse.train_steps(2), forward.train_steps(2)
+    assert forward_metrics["brc/response_ratio"] > 1e-3
+    np.testing.assert_allclose(forward_metrics["brc/response_ratio"], reverse_metrics["brc/response_ratio"],
+                               rtol=1e-4)
+    for a, b in zip(weights(reverse), weights(forward)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_forward_products_refuse_several_replicas(tmp_path):
+    strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
+    trainer = ring_trainer(tmp_path, "mirrored", updater=BRC(hessian="cg", inner_steps=1, products="forward"),
+                           strategy=strategy)
+    with pytest.raises(ConfigError, match="one replica"):
+        trainer.train_steps(1)
+
+
 def test_switching_diagnostics_off_drops_them_and_keeps_the_update(tmp_path):
     on = ring_trainer(tmp_path, "on", updater=BRC(inner_steps=1, damping=0.1))
     off = ring_trainer(tmp_path, "off", updater=BRC(inner_steps=1, damping=0.1, diagnostics=False))
@@ -259,6 +283,6 @@ def test_ring8_vgan_brc_gin_is_the_brc_paper_setting(tmp_path):
 
 def test_bad_settings_are_config_errors():
     for kw in (dict(hessian="exact"), dict(inner_steps=0), dict(solver_iters=0), dict(damping=-1.0),
-               dict(neumann_lr=0.0), dict(rank=0), dict(proximal="prox")):
+               dict(neumann_lr=0.0), dict(rank=0), dict(proximal="prox"), dict(products="jvp")):
         with pytest.raises(ConfigError):
             BRC(**kw)

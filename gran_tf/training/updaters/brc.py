@@ -10,6 +10,7 @@ c or v. The θ-gradients are left per replica and linear in these shares; the op
 cross-replica SUM then assembles the global ∇_θ ℓ_G − c ∇_θ ℓ_D, or ∇_θ ℓ_G − ∇²_θω ℓ_D v.
 """
 import gin
+import keras
 import tensorflow as tf
 from absl import logging
 
@@ -21,6 +22,7 @@ from gran_tf.training.updaters.functional import (
 from gran_tf.training.updaters.proximal import Proximal
 
 HESSIANS = ("outer_product", "woodbury", "cg", "neumann")
+PRODUCTS = ("reverse", "forward")
 
 
 def outer_product_coefficient(g_omega_G, g_omega_D, damping):
@@ -68,7 +70,7 @@ def neumann_series(hvp, b, damping, iters, lr):
 
 
 def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", damping=1e-3, solver_iters=10,
-                           neumann_lr=1.0, rank=None):
+                           neumann_lr=1.0, rank=None, products="reverse"):
     """This replica's part of dF/dθ, and ℓ_G.
 
     ``losses_fn()`` returns ℓ_G and the terms of ℓ_D (ℓ_D = Σ terms), computed from
@@ -77,12 +79,14 @@ def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", dam
     give the terms of the first r examples alone.
     """
     direct, response, l_G = direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
-                                                neumann_lr, rank)
+                                                neumann_lr, rank, products)
     return [a - b for a, b in zip(direct, response)], l_G
 
 
-def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr, rank):
-    """This replica's parts of ∇_θ ℓ_G and of the response term ∇²_θω ℓ_D H⁻¹ ∇_ω ℓ_G, and ℓ_G."""
+def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr, rank,
+                        products="reverse"):
+    """This replica's parts of ∇_θ ℓ_G and of the response term ∇²_θω ℓ_D H⁻¹ ∇_ω ℓ_G, and ℓ_G.
+    ``products`` picks how cg/neumann form their Hessian- and mixed-vector products."""
     if hessian in ("outer_product", "woodbury"):
         with tf.GradientTape(persistent=True) as tape:
             watch_tensors(tape, omega)
@@ -95,6 +99,8 @@ def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
         g_theta_D, g_omega_D = split(gradients(tape, l_D, theta + omega), len(theta))
         c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
         return g_theta_G, [c * b for b in g_theta_D], l_G
+    if products == "forward":
+        return forward_over_reverse_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr)
     with tf.GradientTape(persistent=True) as outer:
         watch_tensors(outer, omega)
         with tf.GradientTape(persistent=True) as inner:
@@ -107,13 +113,47 @@ def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
     def hvp(v):  # (Σ_r H_r) v: the global Hessian of ℓ_D in ω
         return cross_replica_sum(vector_jacobian_product(outer, g_omega_D, omega, v))
 
-    b = cross_replica_sum(g_omega_G)
+    v = solve_for_v(hvp, cross_replica_sum(g_omega_G), hessian, damping, solver_iters, neumann_lr)
+    return g_theta_G, vector_jacobian_product(outer, g_omega_D, theta, v), l_G  # ∇_θ ⟨∇_ω ℓ_D, v⟩
+
+
+def forward_over_reverse_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr):
+    """``direct_and_response`` for cg/neumann with every product a forward-mode derivative of a
+    reverse-mode gradient of ℓ_D along ω → ω + εv: H v = ∂_ε ∇_ω ℓ_D, and the mixed term
+    ∇²_θω ℓ_D v = ∂_ε ∇_θ ℓ_D. No second-order tape is kept; each product reruns ℓ_D."""
+    if num_replicas() > 1:
+        raise ConfigError('BRC.products = "forward" runs on one replica; use "reverse" under a '
+                          "multi-replica strategy")
+    with tf.GradientTape() as tape:
+        watch_tensors(tape, omega)
+        l_G, _ = losses_fn()
+    g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
+
+    def d_gradient_derivative(v, sources):
+        with tf.autodiff.ForwardAccumulator(accumulator_primals(omega), v) as accumulator:
+            with tf.GradientTape() as inner:
+                watch_tensors(inner, omega)
+                l_D = tf.reduce_sum(losses_fn()[1])
+            grads = gradients(inner, l_D, sources)
+        return [accumulator.jvp(g, unconnected_gradients=tf.UnconnectedGradients.ZERO) for g in grads]
+
+    v = solve_for_v(lambda u: d_gradient_derivative(u, omega), g_omega_G, hessian, damping, solver_iters,
+                    neumann_lr)
+    return g_theta_G, d_gradient_derivative(v, theta), l_G
+
+
+def accumulator_primals(omega):
+    """The tf.Variables (or tensors) that ops read for ``omega``: Keras 3 wraps its own."""
+    return [w.value if isinstance(w, keras.Variable) else w for w in omega]
+
+
+def solve_for_v(hvp, b, hessian, damping, solver_iters, neumann_lr):
+    """v ≈ (H + λI)⁻¹ b by conjugate gradients or the Neumann series, held constant."""
     if hessian == "cg":
         v = conjugate_gradient(hvp, b, damping, solver_iters)
     else:
         v = neumann_series(hvp, b, damping, solver_iters, neumann_lr)
-    v = [tf.stop_gradient(x) for x in v]
-    return g_theta_G, vector_jacobian_product(outer, g_omega_D, theta, v), l_G  # ∇_θ ⟨∇_ω ℓ_D, v⟩
+    return [tf.stop_gradient(x) for x in v]
 
 
 def response_diagnostics(direct, response):
@@ -169,7 +209,9 @@ class BRC(Updater):
     ``hessian``: "outer_product" (first-order gradients only, H ≈ g gᵀ + λI), "woodbury"
     (H ≈ JᵀJ/n + λI from the per-example gradients of ``rank`` examples, all when None),
     "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
-    series step α); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
+    series step α); ``products`` forms their products "reverse" (over-reverse, from one
+    persistent tape) or "forward" (over-reverse: no second-order tape, one rerun of ℓ_D per
+    product; one replica); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
     and ``brc/response_ratio`` (two θ-sized all-reduces per step on several replicas).
 
     ``proximal`` (a ``Proximal``; ProxGAN + BRC): the follower is ProxGAN's proximal
@@ -179,7 +221,7 @@ class BRC(Updater):
     """
 
     def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0,
-                 rank=None, diagnostics=True, proximal=None):
+                 rank=None, diagnostics=True, proximal=None, products="reverse"):
         if hessian not in HESSIANS:
             raise ConfigError(f"unknown BRC hessian {hessian!r}; expected one of {HESSIANS}")
         if int(inner_steps) < 1 or int(solver_iters) < 1:
@@ -191,6 +233,9 @@ class BRC(Updater):
         if rank is not None and int(rank) < 1:
             raise ConfigError(f"BRC rank must be >= 1 or None, got {rank}")
         self.rank = None if rank is None else int(rank)
+        if products not in PRODUCTS:
+            raise ConfigError(f"unknown BRC products {products!r}; expected one of {PRODUCTS}")
+        self.products = products
         self.diagnostics = bool(diagnostics)
         if proximal is not None and not isinstance(proximal, Proximal):
             raise ConfigError(f"BRC.proximal must be a Proximal updater (e.g. @Proximal()), got {proximal!r}")
@@ -233,7 +278,7 @@ class BRC(Updater):
 
         direct, response, l_G = direct_and_response(
             losses, g.trainable_variables, omega, self.hessian, damping,
-            self.solver_iters, self.neumann_lr, self.rank)
+            self.solver_iters, self.neumann_lr, self.rank, self.products)
         grads = [a - b for a, b in zip(direct, response)]
         state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
         return l_G, response_diagnostics(direct, response) if self.diagnostics else {}
