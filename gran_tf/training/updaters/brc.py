@@ -209,9 +209,9 @@ class BRC(Updater):
     ``hessian``: "outer_product" (first-order gradients only, H ≈ g gᵀ + λI), "woodbury"
     (H ≈ JᵀJ/n + λI from the per-example gradients of ``rank`` examples, all when None),
     "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
-    series step α); ``products`` forms their products "reverse" (over-reverse, from one
-    persistent tape) or "forward" (over-reverse: no second-order tape, one rerun of ℓ_D per
-    product; one replica); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
+    series step α); ``products`` forms their products by "reverse"-over-reverse (from one
+    persistent tape) or "forward"-over-reverse (no second-order tape, one rerun of ℓ_D per
+    product; one replica only); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
     and ``brc/response_ratio`` (two θ-sized all-reduces per step on several replicas).
 
     ``proximal`` (a ``Proximal``; ProxGAN + BRC): the follower is ProxGAN's proximal
@@ -267,7 +267,6 @@ class BRC(Updater):
         if self.proximal is not None:
             omega, non_trainable = self.proximal.response(
                 state, real, tf.stop_gradient(g(z, training=True)), step, stream + 2)
-            omega = [tf.stop_gradient(w) for w in omega]
             d_fn, damping = StatelessModel(d, omega, non_trainable), damping + self.proximal.prox_weight
 
         def losses(rows=None):  # ℓ_G and ℓ_D (on the first ``rows`` examples) from one pass of D

@@ -46,10 +46,10 @@ def cross_replica_sum(tensors):
     The gradient of an all-reduce SUM is the all-reduce SUM of the incoming gradients, so a
     tape through it gives every replica the global derivative of its local inputs.
     """
-    tensors = list(tensors)
-    if num_replicas() == 1:
-        return tensors
     ctx = tf.distribute.get_replica_context()
+    tensors = list(tensors)
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return tensors
     return list(ctx.all_reduce(tf.distribute.ReduceOp.SUM, tensors))
 
 

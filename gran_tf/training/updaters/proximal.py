@@ -32,12 +32,15 @@ class Proximal(LookAheadUpdater):
         self.steps, self.prox_weight, self.inner_optimizer = int(steps), float(prox_weight), inner_optimizer
 
     def response(self, state, real, fake, step, stream):
-        """D̃'s weights and non-trainable state after the K proximal steps against ``fake``."""
-        return look_ahead(state, real, fake, step, stream, self.steps, self.inner_optimizer, self.prox_weight)
+        """D̃'s weights, held fixed, and its non-trainable state after the K proximal steps
+        against ``fake``."""
+        omega, non_trainable = look_ahead(state, real, fake, step, stream, self.steps, self.inner_optimizer,
+                                          self.prox_weight)
+        return [tf.stop_gradient(w) for w in omega], non_trainable
 
     def surrogate_loss(self, state, real, z, step, stream):
         """ℓ_G(G(z), D̃), D̃ held fixed."""
         fake = state.generator(z, training=True)
         omega, non_trainable = self.response(state, real, tf.stop_gradient(fake), step, stream)
-        d_tilde = StatelessModel(state.discriminator, [tf.stop_gradient(w) for w in omega], non_trainable)
+        d_tilde = StatelessModel(state.discriminator, omega, non_trainable)
         return global_mean(state.loss.g_loss(d_tilde(fake)), state)
