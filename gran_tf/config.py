@@ -7,7 +7,9 @@ import gin
 
 from gran_tf.errors import ConfigError
 
-GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gin")
+# The shipped configs are package data, so bare names resolve in a checkout and in an installed
+# wheel alike (the checkout's top-level gin/ is a link to this folder).
+GIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
 
 def register_configurables():
@@ -21,7 +23,7 @@ def register_configurables():
 
 
 def resolve_gin_file(path):
-    """A path as given, or a bare name looked up in the project's gin/ folder."""
+    """A path as given, or a bare name (``ring``, ``lsun_gran5.gin``) looked up in the shipped configs."""
     if os.path.exists(path):
         return path
     candidate = os.path.join(GIN_DIR, path if path.endswith(".gin") else path + ".gin")

@@ -1,46 +1,5 @@
-"""Inference via optimisation across models (Unrolled paper): every model reconstructs the same
-real images by L-BFGS on z; prints each model's mean MSE and its "percent best rank" (the share
-of images it reconstructs best).
-
-    python launch/inference_rank.py --models runs/mnist_gran1 runs/mnist_gran3 --n=100
-"""
-import json
-
-from absl import app, flags
-
-import common  # noqa: F401  (sets the path and TF log level; must come first)
-
-from gran_tf.errors import ConfigError  # noqa: E402
-from gran_tf.eval.inference import percent_best_rank  # noqa: E402
-from gran_tf.eval.loading import load_run  # noqa: E402
-from gran_tf.eval.run_metrics import reconstruct  # noqa: E402
-
-FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("models", [], "run directories (at least two, trained on the same data)")
-flags.DEFINE_integer("n", 100, "real images to reconstruct")
-flags.DEFINE_string("split", "test", "split the images come from")
-flags.DEFINE_string("out", None, "JSON file for the results (default: inference_rank.json in the first run)")
-
-
-def main():
-    if len(FLAGS.models) < 2:
-        raise ConfigError("give at least two --models")
-    runs = [load_run(p) for p in FLAGS.models]
-    if len({(r.dataset, r.pixel_range) for r in runs}) != 1:
-        raise ConfigError("the models were trained on different data")
-    targets = runs[0].context(split=FLAGS.split).real(FLAGS.n)
-    mse = {run.name: reconstruct(run.generator, targets, seed=0).mse for run in runs}
-    ranks = percent_best_rank(mse)
-    print("| model | mean MSE | percent best rank |\n|---|---|---|")
-    for name, values in mse.items():
-        print(f"| {name} | {values.mean():.5f} | {ranks[name]:.1f} |")
-    record = {"n": FLAGS.n, "split": FLAGS.split, "mean_mse": {k: float(v.mean()) for k, v in mse.items()},
-              "percent_best_rank": ranks}
-    path = FLAGS.out or runs[0].run_dir.join("inference_rank.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-    print("wrote", path)
-
+"""``python launch/inference_rank.py`` in a checkout: the same command as ``gran-inference-rank`` (gran_tf.cli.inference_rank)."""
+from gran_tf.cli.inference_rank import run
 
 if __name__ == "__main__":
-    app.run(lambda argv: common.run_main(main))
+    run()

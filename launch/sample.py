@@ -1,43 +1,5 @@
-"""Draw samples from a trained run's exported generator.
-
-    python launch/sample.py --model_dir=runs/mnist_gran3 --n=64 --out=samples.png
-    python launch/sample.py --model_dir=runs/ring --n=2500 --out=samples.npz
-
-``.png`` writes an image grid (images) or a scatter over the data (points); ``.npz`` writes the
-raw samples under the key ``samples`` (the format battle.py --samples_npz reads).
-"""
-import numpy as np
-from absl import app, flags
-
-import common  # noqa: F401  (sets the path and TF log level; must come first)
-
-from gran_tf.errors import ConfigError  # noqa: E402
-from gran_tf.eval import plots  # noqa: E402
-from gran_tf.eval.loading import load_run  # noqa: E402
-from gran_tf.training.summaries import grid_of  # noqa: E402
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string("model_dir", None, "run directory", required=True)
-flags.DEFINE_integer("n", 64, "number of samples")
-flags.DEFINE_integer("seed", 0, "latent seed")
-flags.DEFINE_string("out", "samples.png", "output file: .png or .npz")
-
-
-def main():
-    if not FLAGS.out.endswith((".png", ".npz")):
-        raise ConfigError(f"--out must end in .png or .npz, got {FLAGS.out!r}")
-    run = load_run(FLAGS.model_dir)
-    ctx = run.context()
-    ctx.seed = FLAGS.seed
-    samples = ctx.samples(FLAGS.n)
-    if FLAGS.out.endswith(".npz"):
-        np.savez_compressed(FLAGS.out, samples=samples)
-    elif ctx.spec.kind == "points":
-        plots.scatter_over_data(samples, ctx.real(FLAGS.n), path=FLAGS.out)
-    else:
-        plots.save_png(grid_of(samples, "tanh" if run.pixel_range == "symmetric" else "sigmoid"), FLAGS.out)
-    print(f"wrote {FLAGS.n} samples of {run.name} to {FLAGS.out}")
-
+"""``python launch/sample.py`` in a checkout: the same command as ``gran-sample`` (gran_tf.cli.sample)."""
+from gran_tf.cli.sample import run
 
 if __name__ == "__main__":
-    app.run(lambda argv: common.run_main(main))
+    run()

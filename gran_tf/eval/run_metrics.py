@@ -1,4 +1,4 @@
-"""Named metrics of a trained GAN, shared by ``launch/evaluate.py`` and the trainer's
+"""Named metrics of a trained GAN, shared by ``gran-evaluate`` and the trainer's
 training-time evaluation (gin: ``Trainer.eval_metrics``).
 
 A metric takes an :class:`EvalContext` (the generator, the dataset it was trained on, sample

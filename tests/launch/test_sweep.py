@@ -1,12 +1,8 @@
-import importlib.util
 import json
 import math
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-spec = importlib.util.spec_from_file_location("sweep", os.path.join(ROOT, "launch", "sweep.py"))
-sweep = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sweep)
+from gran_tf.cli import sweep
 
 
 def test_mean_and_standard_error():

@@ -2,10 +2,7 @@
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from gran_tf.errors import GranError  # noqa: E402
+from gran_tf.errors import GranError
 
 
 def first_line(error):
@@ -20,3 +17,10 @@ def run_main(main):
     except GranError as e:
         print(f"error: {first_line(e)}", file=sys.stderr)
         sys.exit(2)
+
+
+def absl_entry(main):
+    """The console-script entry of an absl-flags command: parse flags, then ``run_main(main)``."""
+    from absl import app
+
+    app.run(lambda argv: run_main(main))

@@ -1,0 +1,86 @@
+"""GAM battles between trained runs (GRAN paper §4, Eqs. 10-11).
+
+    gran-battle --model_a=runs/mnist_gran3 --model_b=runs/mnist_gran1
+    gran-battle --models runs/a runs/b runs/c          # a league: every pair
+    gran-battle --model_a=runs/mnist_gran3 --samples_npz=vae_samples.npz
+
+Prints the 2x2 error table, r_test, r_sample and the winner (Markdown), and writes JSON
+(``battle_<a>_vs_<b>.json`` / ``league.json`` in --out_dir, default the first run directory).
+"""
+import itertools
+import json
+import os
+
+from absl import flags
+
+from gran_tf.cli.common import absl_entry
+from gran_tf.errors import ConfigError
+from gran_tf.eval import gam
+from gran_tf.eval.loading import load_run
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model_a", None, "run directory of M1")
+flags.DEFINE_string("model_b", None, "run directory of M2")
+flags.DEFINE_multi_string("models", [], "run directories for a league (every pair battles)")
+flags.DEFINE_string("samples_npz", None, "samples of a non-adversarial model: D_a's error on them")
+flags.DEFINE_integer("n_samples", 1000, "generated samples per model and real images per split")
+flags.DEFINE_float("tolerance", gam.DEFAULT_TEST_RATIO_TOLERANCE, "|r_test - 1| <= tolerance counts as r_test ≈ 1")
+flags.DEFINE_string("out_dir", None, "where JSON goes (default: the first run directory)")
+
+
+def real_images(run, split, n):
+    return run.context(n_samples=n, split=split).real(n)
+
+
+def play(run_a, run_b, n):
+    if (run_a.dataset, run_a.pixel_range) != (run_b.dataset, run_b.pixel_range):
+        raise ConfigError(f"{run_a.name} ({run_a.dataset}) and {run_b.name} ({run_b.dataset}) "
+                          "were trained on different data and cannot battle")
+    samples = {run.name: run.context().samples(n) for run in (run_a, run_b)}
+    return gam.battle(run_a.d_probability, samples[run_a.name], run_b.d_probability, samples[run_b.name],
+                      real_images(run_a, "train", n), real_images(run_a, "test", n),
+                      tolerance=FLAGS.tolerance, names=(run_a.name, run_b.name))
+
+
+def write_json(out_dir, name, obj):
+    path = os.path.join(out_dir, name)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+    return path
+
+
+def main():
+    if FLAGS.models:
+        runs = [load_run(p) for p in FLAGS.models]
+        results = {(a.name, b.name): play(a, b, FLAGS.n_samples) for a, b in itertools.combinations(runs, 2)}
+        for result in results.values():
+            print(result.to_markdown(), end="\n\n")
+        table = gam.league(results)
+        print(table.to_markdown())
+        print("wrote", write_json(FLAGS.out_dir or runs[0].run_dir.path, "league.json", table.to_dict()))
+        return
+    if not FLAGS.model_a:
+        raise ConfigError("give --model_a with --model_b or --samples_npz, or --models for a league")
+    run_a = load_run(FLAGS.model_a)
+    out_dir = FLAGS.out_dir or run_a.run_dir.path
+    if FLAGS.samples_npz:
+        samples = gam.load_samples_npz(FLAGS.samples_npz, image_shape=run_a.generator.output_shape[1:],
+                                       value_range=run_a.context().value_range)
+        error = gam.error_on_external_samples(run_a.d_probability, samples)
+        record = {"model": run_a.name, "samples": FLAGS.samples_npz, "n": len(samples), "error_rate": error}
+        print(json.dumps(record, indent=2))
+        write_json(out_dir, "external_samples.json", record)
+        return
+    if not FLAGS.model_b:
+        raise ConfigError("--model_b is missing")
+    result = play(run_a, load_run(FLAGS.model_b), FLAGS.n_samples)
+    print(result.to_markdown())
+    print("wrote", write_json(out_dir, f"battle_{result.names[0]}_vs_{result.names[1]}.json", result.to_dict()))
+
+
+def run():
+    absl_entry(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,147 @@
+"""Run a grid of configs x seeds in parallel processes and print paper-style tables.
+
+    gran-sweep --configs ring ring_unrolled5 --seeds 10 --steps 5000 \\
+        --metrics modes --out runs/sweep_ring
+
+Every run is an ordinary run directory (``<out>/<config>/seed<k>``, resumable; its output in
+``seed<k>.log`` beside it) trained with
+``Trainer.eval_every = steps`` so that the final evaluation lands in its metrics.jsonl; the
+table shows mean ± standard error over seeds of each metric's final value, the same step
+budget for every config. ``--gin_param`` bindings apply to every run.
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import subprocess
+import sys
+
+TABLE_KEYS = {
+    "modes": ["modes/modes_covered", "modes/hq_percent", "modes/reverse_kl", "modes/js", "modes/fid"],
+    "stacked_modes": ["stacked_modes/modes", "stacked_modes/kl_to_uniform"],
+    "colored_js": ["colored_js/js"],
+    "mnist_score": ["mnist_score/score", "mnist_score/frechet"],
+    "pairwise": ["pairwise/js", "pairwise/sample_mean", "pairwise/data_mean"],
+    "inference": ["inference/mean_mse"],
+}
+# Seed counts shown beside the means: how many seeds reached each condition.
+SEED_COUNTS = {
+    "modes": {"all modes": lambda r: r["modes/modes_covered"] == r["modes/num_modes"],
+              "all modes, HQ >= 80%": lambda r: (r["modes/modes_covered"] == r["modes/num_modes"]
+                                                 and r["modes/hq_percent"] >= 80)},
+}
+
+
+def run_one(config, seed, args):
+    model_dir = os.path.join(args.out, config, f"seed{seed}")
+    params = [f"Trainer.seed = {seed}", f"Trainer.total_steps = {args.steps}",
+              f"Trainer.eval_every = {args.steps}", f"Trainer.eval_metrics = {args.metrics!r}",
+              f"Trainer.log_every = {max(1, args.steps // 10)}", f"Trainer.sample_every = {args.steps}",
+              f"Trainer.checkpoint_every = {args.steps}", *args.gin_param]
+    if args.eval_samples:
+        params.append(f"Trainer.eval_samples = {args.eval_samples}")
+    command = [sys.executable, "-m", "gran_tf.cli.train", f"--gin_file={config}",
+               f"--model_dir={model_dir}", *[f"--gin_param={p}" for p in params]]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS=str(args.threads),
+               TF_NUM_INTEROP_THREADS="1")
+    os.makedirs(os.path.dirname(model_dir), exist_ok=True)
+    with open(model_dir + ".log", "w", encoding="utf-8") as log:
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+    return config, seed, code, final_eval(model_dir)
+
+
+def final_eval(model_dir):
+    path = os.path.join(model_dir, "metrics.jsonl")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        evals = [json.loads(line) for line in f if '"eval/' in line]
+    return {k[len("eval/"):]: v for k, v in evals[-1].items() if k.startswith("eval/")} if evals else None
+
+
+def mean_se(values):
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, float("nan")
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def table(results, keys, counts=None):
+    """Markdown rows of mean ± s.e. over seeds per config, then the seed counts."""
+    counts = counts or {}
+    header = [*keys, *counts]
+    lines = ["| config | seeds | " + " | ".join(header) + " |", "|---|---|" + "---|" * len(header)]
+    summary = {}
+    for config, runs in results.items():
+        cells, summary[config] = [], {}
+        for key in keys:
+            values = [r[key] for r in runs if r and r.get(key) is not None]
+            if not values:
+                cells.append("n/a")
+                continue
+            mean, se = mean_se(values)
+            summary[config][key] = {"mean": mean, "se": se, "n": len(values), "values": values}
+            cells.append(f"{mean:.3g} ± {se:.2g}")
+        for label, condition in counts.items():
+            done = [r for r in runs if r]
+            hits = sum(bool(condition(r)) for r in done)
+            summary[config][label] = {"seeds": hits, "of": len(done)}
+            cells.append(f"{hits}/{len(done)}")
+        lines.append(f"| {config} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines), summary
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", required=True, help="gin files (shipped config names or paths)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    parser.add_argument("--steps", type=int, required=True, help="generator steps per run (same for all)")
+    parser.add_argument("--metrics", nargs="+", default=["modes"])
+    parser.add_argument("--eval_samples", type=int, default=None)
+    parser.add_argument("--gin_param", action="append", default=[])
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 1))
+    parser.add_argument("--threads", type=int, default=1, help="TF intra-op threads per run")
+    parser.add_argument("--out", default=os.path.join("runs", "sweep"))
+    parser.add_argument("--table_only", action="store_true",
+                        help="train nothing: tabulate the runs already under --out")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    jobs = [(c, s) for c in args.configs for s in range(args.seeds)]
+    results = {c: [] for c in args.configs}
+    failed = []
+    if args.table_only:
+        for config, seed in jobs:
+            results[config].append(final_eval(os.path.join(args.out, config, f"seed{seed}")))
+    with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
+        futures = [] if args.table_only else [pool.submit(run_one, c, s, args) for c, s in jobs]
+        for future in concurrent.futures.as_completed(futures):
+            config, seed, code, evaluation = future.result()
+            status = "ok" if code == 0 else f"exit {code}"
+            print(f"{config} seed {seed}: {status} {json.dumps(evaluation) if evaluation else ''}", flush=True)
+            results[config].append(evaluation)
+            if code != 0:
+                failed.append(f"{config}/seed{seed}")
+    keys = [k for m in args.metrics for k in TABLE_KEYS.get(m, [])]
+    counts = {k: v for m in args.metrics for k, v in SEED_COUNTS.get(m, {}).items()}
+    markdown, summary = table(results, keys, counts)
+    print(f"\n{args.steps} steps per run, mean ± s.e. over seeds\n\n{markdown}")
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump({"steps": args.steps, "metrics": args.metrics, "summary": summary, "failed": failed}, f, indent=2)
+    with open(os.path.join(args.out, "summary.md"), "w", encoding="utf-8") as f:
+        f.write(markdown + "\n")
+    return 1 if failed else 0
+
+
+def run():
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
