@@ -17,8 +17,30 @@ except RuntimeError:  # the runtime was initialised before this file ran
     pass
 
 
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.fashion_mnist`` tests skip, with the reason, where the Debian data is absent
+    (`make` installs it where apt-get can; elsewhere Fashion-MNIST comes from tfds at run time)."""
+    from gran_tf.data.mnist_files import FASHION_MNIST_DIR
+
+    if os.path.isdir(FASHION_MNIST_DIR):
+        return
+    skip = pytest.mark.skip(reason=f"Fashion-MNIST not installed ({FASHION_MNIST_DIR}: apt-get install dataset-fashion-mnist)")
+    for item in items:
+        if "fashion_mnist" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def fresh_gin_config():
     """No gin binding outlives the test that parsed it (models read gin at construction)."""
     yield
     gin.clear_config()
+
+
+@pytest.fixture
+def float32_paths():
+    """assert_allclose tolerances for float32 results of one computation on two code paths
+    (eager, tf.function, stateless_call; one device or mirrored; oneDNN on or off), whose kernels
+    may sum in other orders: ~100 ulps relative, and 1e-6 absolute for O(1) values near zero.
+    Same kernels on the same inputs (resume, repeated runs) are compared exactly instead."""
+    return dict(rtol=1e-5, atol=1e-6)

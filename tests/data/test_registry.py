@@ -51,6 +51,6 @@ def test_points_ignore_pixel_range():
 
 
 def test_shape_mismatch_with_the_spec_is_a_config_error(monkeypatch):
-    monkeypatch.setitem(registry._IMAGE_SPECS, "fashion_mnist", DatasetSpec((32, 32, 1), "image", 10))
+    monkeypatch.setitem(registry._IMAGE_SPECS, "mnist", DatasetSpec((32, 32, 1), "image", 10))
     with pytest.raises(ConfigError, match=r"\(28, 28, 1\).*\(32, 32, 1\)"):
-        make_dataset("fashion_mnist", batch_size=8)
+        make_dataset("mnist", batch_size=8)

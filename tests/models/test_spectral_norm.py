@@ -210,7 +210,7 @@ def test_keras_file_round_trip_keeps_outputs_and_u(tmp_path, use_bn):
         np.testing.assert_array_equal(a.u.numpy(), b.u.numpy())
 
 
-def test_stateless_call_and_tf_function_match_eager_training_calls():
+def test_stateless_call_and_tf_function_match_eager_training_calls(float32_paths):
     stateless, compiled, eager = (discriminator(spectral_norm=True) for _ in range(3))
     x = images()
     u0 = [layer.u.numpy() for layer in sn_layers(stateless)]
@@ -221,16 +221,20 @@ def test_stateless_call_and_tf_function_match_eager_training_calls():
         np.testing.assert_array_equal(layer.u.numpy(), u)  # the variable is untouched
     compiled_out = tf.function(lambda x: compiled(x, training=True))(x)
     eager_out = eager(x, training=True)
-    np.testing.assert_allclose(out, eager_out, rtol=1e-6)
-    np.testing.assert_allclose(compiled_out, eager_out, rtol=1e-6)
+    # Three code paths, so float32 kernels may sum in other orders (graph rewrites, oneDNN):
+    # agreement to ~1e-5 is what float32 allows here. The bugs this guards against (a skipped or
+    # doubled power iteration, u not returned) move u by orders of magnitude more: see the
+    # last assertion and test_training_calls_bring_the_top_singular_value_of_w_sn_to_one.
+    np.testing.assert_allclose(out, eager_out, **float32_paths)
+    np.testing.assert_allclose(compiled_out, eager_out, **float32_paths)
     new_u = dict(zip([v.path for v in stateless.non_trainable_variables], non_trainable))
     for s, c, e in zip(sn_layers(stateless), sn_layers(compiled), sn_layers(eager), strict=True):
-        np.testing.assert_allclose(new_u[s.u.path], e.u.numpy(), rtol=1e-6)
-        np.testing.assert_allclose(c.u.numpy(), e.u.numpy(), rtol=1e-6)
-    assert not np.allclose(new_u[sn_layers(stateless)[0].u.path], u0[0])
+        np.testing.assert_allclose(new_u[s.u.path], e.u.numpy(), **float32_paths)
+        np.testing.assert_allclose(c.u.numpy(), e.u.numpy(), **float32_paths)
+    assert np.abs(new_u[sn_layers(stateless)[0].u.path] - u0[0]).max() > 1e-3
 
 
-def test_mirrored_replicas_assign_the_same_u_as_one_device():
+def test_mirrored_replicas_assign_the_same_u_as_one_device(float32_paths):
     assert len(tf.config.list_logical_devices("CPU")) >= 2, "conftest sets up two logical CPUs"
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
@@ -243,8 +247,10 @@ def test_mirrored_replicas_assign_the_same_u_as_one_device():
     for m, s in zip(sn_layers(mirrored), sn_layers(single)):
         replicas = [r.numpy() for r in m.u.value.values]
         assert len(replicas) == 2
-        np.testing.assert_array_equal(replicas[0], replicas[1])
-        np.testing.assert_allclose(replicas[0], s.u.numpy(), rtol=1e-6)
+        np.testing.assert_array_equal(replicas[0], replicas[1])  # one value, assigned to both
+        # Mirrored vs one device: the same math in other kernels' summation orders (u is a unit
+        # vector, so atol is ~8 float32 ulps of its largest entries).
+        np.testing.assert_allclose(replicas[0], s.u.numpy(), **float32_paths)
 
 
 @pytest.mark.parametrize("layer", [keras.layers.Conv2DTranspose(2, 3), keras.layers.Conv1D(2, 3),
