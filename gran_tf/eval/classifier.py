@@ -1,7 +1,7 @@
 """The project's MNIST digit classifier, used to label and embed generated digits.
 
 Stacked-MNIST mode counting, the "MNIST score" and the Fréchet distance on digit features all
-need a strong digit classifier (REFERENCE §2: ~99.2% test accuracy in the literature). This
+need a strong digit classifier (docs/evaluation.md#digit-classifier: ~99.2% test accuracy in the literature). This
 module trains a small Keras CNN on real MNIST, stores it with its measured test accuracy in
 ``gran_tf.cache.cache_dir("mnist_classifier")`` and loads it back.
 

@@ -4,7 +4,7 @@ GRAN paper §4 (Im et al. 2016). M1 = (G1, D1) and M2 = (G2, D2) are trained sep
 test time each discriminator judges the other model's samples. A discriminator is any callable
 ``x -> P(real | x)`` returning [N] probabilities; it calls x real iff D(x) > 0.5, and ε is its
 classification error rate. The paper's ratios of *error rates* are used (Eq. 10), not the
-accuracy ratios of the official code (REFERENCE §1):
+accuracy ratios of the official code (docs/gran.md#paper-vs-code):
 
     r_test = ε(D1(x_test)) / ε(D2(x_test)),   r_sample = ε(D1(G2(z))) / ε(D2(G1(z))).
 

@@ -1,6 +1,6 @@
 """MNIST-family sample metrics built on the project's digit classifier.
 
-* Stacked MNIST (Metz et al. 2017; VEEGAN/PacGAN protocol, REFERENCE §2): the classifier labels
+* Stacked MNIST (Metz et al. 2017; VEEGAN/PacGAN protocol, docs/evaluation.md#stacked-mnist): the classifier labels
   each colour channel, a sample's mode is its digit triple (1000 modes); report the number of
   distinct triples and KL(p_model ‖ uniform) = Σ_k p_k log(1000 p_k). Published figures use
   ``STACKED_MNIST_NUM_SAMPLES`` = 25,600 samples.

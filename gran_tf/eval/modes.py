@@ -1,6 +1,6 @@
 """Mode coverage of samples from a mixture of Gaussians (2D ring/grid, 3D cube).
 
-VEEGAN/PacGAN protocol (REFERENCE §2): each sample is assigned to its nearest mode; it is
+VEEGAN/PacGAN protocol (docs/evaluation.md#mixtures-of-gaussians): each sample is assigned to its nearest mode; it is
 *high quality* (HQ) if it lies within ``hq_sigmas`` standard deviations of that mode; a mode is
 *covered* if it is the nearest mode of at least one HQ sample. The published figures use
 ``DEFAULT_NUM_SAMPLES`` = 2,500 samples per evaluation.

@@ -155,6 +155,6 @@ def test_mnist_fids_agree_with_the_torchscript_pipeline():
     for a, b, reported in pairs:
         fid_ours = tfgan_math.frechet_distance(ours[a], ours[b])
         fid_theirs = tfgan_math.frechet_distance(theirs[a], theirs[b])
-        # REFERENCE's figure came from other 500-image subsets, so it is shown, not asserted.
-        print(f"FID({a}, {b}) port {fid_ours:.3f} torchscript {fid_theirs:.3f} (REFERENCE ≈{reported})")
+        # The figure in docs/environment.md#fid-inception-weights used other 500-image subsets: shown, not asserted.
+        print(f"FID({a}, {b}) port {fid_ours:.3f} torchscript {fid_theirs:.3f} (docs ≈{reported})")
         assert fid_ours == pytest.approx(fid_theirs, rel=0.01)

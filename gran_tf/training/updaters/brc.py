@@ -1,5 +1,5 @@
 """Best-Response Constraint (BRC): the generator (leader, θ) descends F(θ) = ℓ_G(θ, ω*(θ)) where
-ω*(θ) = argmin_ω ℓ_D(θ, ω) is the discriminator's (follower's) best response (REFERENCE.md §1).
+ω*(θ) = argmin_ω ℓ_D(θ, ω) is the discriminator's (follower's) best response (docs/brc.md#formulation).
 
 Implicit-function theorem:  dF/dθ = ∇_θ ℓ_G − ∇²_θω ℓ_D · [∇²_ωω ℓ_D]⁻¹ · ∇_ω ℓ_G.
 

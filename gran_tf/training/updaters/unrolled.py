@@ -1,5 +1,5 @@
 """Unrolled GAN (Metz et al.): the generator descends f(θG, θD^K), θD^K being K differentiable
-steps of the discriminator's own optimizer from the current θD (REFERENCE.md §1)."""
+steps of the discriminator's own optimizer from the current θD (docs/unrolled.md#method)."""
 import gin
 import tensorflow as tf
 
