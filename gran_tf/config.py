@@ -24,10 +24,10 @@ def register_configurables():
 
 def resolve_gin_file(path):
     """A path as given, or a bare name (``ring``, ``lsun_gran5.gin``) looked up in the shipped configs."""
-    if os.path.exists(path):
+    if os.path.isfile(path):
         return path
     candidate = os.path.join(GIN_DIR, path if path.endswith(".gin") else path + ".gin")
-    if os.path.exists(candidate):
+    if os.path.isfile(candidate):
         return candidate
     raise ConfigError(f"gin file {path!r} not found (looked in the working directory and {GIN_DIR})")
 
