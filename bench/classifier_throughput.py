@@ -4,20 +4,18 @@ against eager calls of the same Keras model, side by side, on this CPU.
     python bench/classifier_throughput.py [--images 20000] [--batch_size 1000] [--rounds 2]
 
 Stacked-MNIST mode counting classifies 3 crops of every sample (76,800 for 25,600 samples), so
-this rate sets its evaluation time. Uses the cached classifier (launch/train_classifier.py);
+this rate sets its evaluation time. Uses the cached classifier (gran-train-classifier);
 random images, same for both, interleaved rounds, fastest round. Prints a Markdown table.
 """
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from launch.common import run_main  # noqa: E402
+from gran_tf.cli.common import run_main
 
 
 def seconds(fn):

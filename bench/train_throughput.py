@@ -8,15 +8,13 @@ GRAN5 / GRAN1) are measured side by side. Prints a Markdown table.
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gran_tf import config  # noqa: E402
-from gran_tf.training.trainer import Trainer  # noqa: E402
+from gran_tf import config
+from gran_tf.training.trainer import Trainer
 
 DEFAULT_CONFIGS = ("ring", "mnist_gran1", "mnist_gran3", "mnist_gran5", "stacked_mnist_dcgan")
 

@@ -94,3 +94,10 @@ def test_console_script_trains_the_default_outside_the_checkout(fresh_env, tmp_p
               cwd=tmp_path)
     errors = [line for line in bad.stderr.splitlines() if line.startswith("error:")]
     assert bad.returncode == 2 and len(errors) == 1 and "no_such_config" in errors[0], bad.stderr
+
+
+def test_checkout_paths_and_bare_names_are_the_same_files(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the design card's `python launch/train.py --gin_file=gin/lsun_gran5.gin`
+    by_path = config.resolve_gin_file("gin/lsun_gran5.gin")
+    assert os.path.samefile(by_path, config.resolve_gin_file("lsun_gran5"))
+    assert os.path.samefile(config.resolve_gin_file("gin/base/points.gin"), config.resolve_gin_file("base/points"))

@@ -196,7 +196,7 @@ def test_mirrored_over_two_cpus_equals_one_device(tmp_path, hessian):
     assert int(single.state.g_optimizer.iterations.numpy()) == 2
 
 
-def test_brc_at_the_proximal_discriminator(tmp_path):
+def test_brc_at_the_proximal_discriminator(tmp_path, float32_paths):
     """With the response damped away it is ProxGAN; otherwise the response turns its step."""
     proximal = dict(steps=2, prox_weight=1.0, inner_optimizer="sgd")
     prox = ring_trainer(tmp_path, "prox", updater=Proximal(**proximal))
@@ -204,8 +204,8 @@ def test_brc_at_the_proximal_discriminator(tmp_path):
     damped = ring_trainer(tmp_path, "damped", updater=BRC(inner_steps=1, damping=1e12,
                                                            proximal=Proximal(**proximal)))
     damped.train_steps(2)
-    for a, b in zip(weights(prox), weights(damped)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    for a, b in zip(weights(prox), weights(damped)):  # two code paths: float32 tolerance
+        np.testing.assert_allclose(a, b, **float32_paths)
     live = ring_trainer(tmp_path, "live", updater=BRC(inner_steps=1, damping=1e-3, proximal=Proximal(**proximal)))
     metrics = live.train_steps(1)
     assert metrics["brc/response_ratio"] > 1e-3
