@@ -19,3 +19,15 @@ class RunDirError(GranError):
 
 class TrainingDivergedError(GranError):
     """A loss or a weight became NaN/inf during training."""
+
+
+class TrainingInterrupted(GranError):
+    """SIGTERM or SIGINT stopped training after a checkpoint was written; rerunning resumes.
+
+    ``exit_code`` is the shell's convention for death by that signal (128 + signal number), so
+    schedulers see the run as preempted rather than failed on bad input.
+    """
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -11,7 +11,9 @@ Layout (one run per directory, resumable)::
     export/               generator.keras, discriminator.keras
     metrics.jsonl         one JSON object per logged step or evaluation
     samples/              PNG grids and plots
+    .lock                 held (flock) by the training that writes the directory; holds its pid
 """
+import fcntl
 import importlib.metadata
 import json
 import os
@@ -24,6 +26,7 @@ from gran_tf.errors import RunDirError
 RESUMABLE_BINDINGS = re.compile(
     r"^Trainer\.(total_steps|log_every|sample_every|checkpoint_every|eval_every)\s*="
 )
+LOCK_FILE = ".lock"
 PACKAGES = ("tensorflow", "keras", "gin-config", "tensorflow-datasets", "tensorflow-gan",
             "tensorflow-probability", "numpy", "scipy", "gran_tf")
 
@@ -47,6 +50,7 @@ def package_versions():
 class RunDir:
     def __init__(self, path):
         self.path = os.path.abspath(path)
+        self._lock_fd = None
 
     def join(self, *parts):
         return os.path.join(self.path, *parts)
@@ -79,12 +83,41 @@ class RunDir:
                     f"model_dir {self.path} holds a run of another configuration "
                     f"(see its config.gin); use a new --model_dir"
                 )
-        elif os.path.isdir(self.path) and os.listdir(self.path):
+        elif os.path.isdir(self.path) and set(os.listdir(self.path)) - {LOCK_FILE}:
             raise RunDirError(f"model_dir {self.path} is not empty and holds no gran_tf run")
 
-    def claim(self, config_str):
-        """Creates the directory and records the config and versions (after ``check``)."""
+    def lock(self):
+        """Takes the directory's lock for as long as this process trains in it, or raises
+        RunDirError naming the training that holds it. An flock dies with its process, so the
+        lock file a killed run leaves behind is simply taken over."""
+        if self._lock_fd is not None:
+            return
+        os.makedirs(self.path, exist_ok=True)
+        fd = os.open(self.join(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RunDirError(f"model_dir {self.path} is in use by another training (pid {holder}); "
+                              f"wait for it to finish or use another --model_dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def unlock(self):
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def claim(self, config_str, lock=True):
+        """Checks, locks (``lock``: the writing worker), creates the directory and records the
+        config and versions. Checked again under the lock: another process may have claimed it."""
         self.check(config_str)
+        if lock:
+            self.lock()
+            self.check(config_str)
         for sub in ("", "ckpt", "export", "samples"):
             os.makedirs(self.join(sub), exist_ok=True)
         self._write_text("config.gin", config_str)

@@ -1,5 +1,4 @@
 """Shared entry-point plumbing: user errors become one line on stderr and exit code 2."""
-import os
 import sys
 
 from gran_tf.errors import GranError
@@ -11,12 +10,13 @@ def first_line(error):
 
 
 def run_main(main):
-    """Runs ``main()``; a GranError prints ``error: <one line>`` and exits with status 2."""
+    """Runs ``main()``; a GranError prints ``error: <one line>`` and exits with its ``exit_code``
+    (2 unless it says otherwise: a signal's 128 + N)."""
     try:
         main()
     except GranError as e:
         print(f"error: {first_line(e)}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(getattr(e, "exit_code", 2))
 
 
 def absl_entry(main):

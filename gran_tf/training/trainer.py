@@ -15,14 +15,24 @@ import tensorflow as tf
 
 from gran_tf import data as gdata
 from gran_tf.distribute import make_strategy
-from gran_tf.errors import ConfigError, TrainingDivergedError
+from gran_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
 from gran_tf.rundir import RunDir
 from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
 from gran_tf.training import summaries
+from gran_tf.training.preemption import stop_requests
 from gran_tf.training.losses import NonSaturating
 from gran_tf.training.updaters.alternating import Alternating
 from gran_tf.training.updaters.base import GANState
+
+
+def integer_setting(name, value, minimum=None):
+    """``Trainer.<name>`` as an int, or a ConfigError saying what is wrong with it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or value != int(value):
+        raise ConfigError(f"Trainer.{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"Trainer.{name} must be >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def set_seeds(seed):
@@ -43,17 +53,23 @@ class Trainer:
                  log_every=100, sample_every=500, checkpoint_every=1000, keep_checkpoints=3,
                  n_samples=64, jit_compile=False, strategy=None, eval_every=0, eval_metrics=(),
                  eval_samples=None, best_metric=None, best_mode="max"):
-        self.run_dir = RunDir(model_dir)
-        self.total_steps, self.seed = int(total_steps), int(seed)
-        self.log_every, self.sample_every = int(log_every), int(sample_every)
-        self.checkpoint_every, self.keep_checkpoints = int(checkpoint_every), int(keep_checkpoints)
-        self.n_samples, self.jit_compile = int(n_samples), bool(jit_compile)
-        self.eval_every, self.eval_metrics = int(eval_every), tuple(eval_metrics)
+        self.run_dir, self._manager = RunDir(model_dir), None
+        # Every setting is checked here, before the run directory is touched.
+        self.total_steps, self.seed = integer_setting("total_steps", total_steps, 1), integer_setting("seed", seed)
+        self.log_every = integer_setting("log_every", log_every, 1)
+        self.sample_every = integer_setting("sample_every", sample_every, 1)
+        self.checkpoint_every = integer_setting("checkpoint_every", checkpoint_every, 1)
+        self.keep_checkpoints = integer_setting("keep_checkpoints", keep_checkpoints, 1)
+        self.n_samples, self.jit_compile = integer_setting("n_samples", n_samples, 1), bool(jit_compile)
+        self.eval_every, self.eval_metrics = integer_setting("eval_every", eval_every, 0), tuple(eval_metrics)
         run_metrics.check_names(self.eval_metrics)
+        if eval_samples is not None:
+            eval_samples = integer_setting("eval_samples", eval_samples, 1)
         self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
         self.updater = updater or Alternating()
         self.strategy = strategy or make_strategy()
         replicas = self.strategy.num_replicas_in_sync
+        batch_size = integer_setting("batch_size", batch_size, 1)
         if batch_size % replicas:
             raise ConfigError(f"batch_size {batch_size} is not divisible by {replicas} replicas")
         self.batch_size = int(batch_size)
@@ -136,8 +152,19 @@ class Trainer:
         return tf.random.stateless_normal([self.n_samples, *self.generator.z_shape], [self.seed, 2**31 - 1])
 
     def train(self, config_str, operative_config_fn=gin.operative_config_str):
-        """The full run: claim the run dir, resume, train with logging, checkpoints, export."""
-        self.run_dir.claim(config_str)
+        """The full run: claim the run dir, resume, train with logging, checkpoints, export.
+
+        The worker that writes the directory (every worker but multi-worker non-chiefs) holds its
+        lock until it returns. SIGTERM/SIGINT stop it after the current step with a checkpoint
+        (TrainingInterrupted).
+        """
+        self.run_dir.claim(config_str, lock=self.strategy.extended.should_checkpoint)
+        try:
+            return self._train(operative_config_fn)
+        finally:
+            self.run_dir.unlock()
+
+    def _train(self, operative_config_fn):
         manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.ckpt_dir,
                                              max_to_keep=self.keep_checkpoints)
         best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)
@@ -148,7 +175,8 @@ class Trainer:
         writer = tf.summary.create_file_writer(self.run_dir.path)
         progress = Progress(start, self.total_steps)
         metrics = {}
-        with writer.as_default():
+        self._manager = manager
+        with writer.as_default(), stop_requests() as stop:
             for step in range(start + 1, self.total_steps + 1):
                 metrics = self._train_step(self._next_batches())
                 if step == start + 1:
@@ -162,10 +190,29 @@ class Trainer:
                     manager.save(checkpoint_number=step)
                 if self.eval_every and (step % self.eval_every == 0 or step == self.total_steps):
                     self._evaluate(step, best_manager)
+                if stop.requested:
+                    writer.flush()
+                    self._stop(step, metrics, stop)
         writer.flush()
         self.export()
         summaries.save_final_plot(self)
         return {k: float(v) for k, v in metrics.items()}
+
+    def _stop(self, step, metrics, stop):
+        """After a stop signal: checkpoint this step (unless it just was), then TrainingInterrupted."""
+        self._check_finite(step, metrics)
+        if self._manager.latest_checkpoint != self._checkpoint_path(step):
+            self._manager.save(checkpoint_number=step)
+        raise TrainingInterrupted(
+            f"{stop.name} at step {step}/{self.total_steps}: checkpoint {self._manager.latest_checkpoint} "
+            f"written; rerun the same command to resume", exit_code=128 + stop.signum)
+
+    def _checkpoint_path(self, step):
+        return os.path.join(self.run_dir.ckpt_dir, f"ckpt-{step}")
+
+    def _last_checkpoint_note(self):
+        latest = self._manager and self._manager.latest_checkpoint
+        return f"the last checkpoint {latest} is intact" if latest else "no checkpoint was written"
 
     def _log(self, step, metrics, progress):
         values = self._check_finite(step, metrics)
@@ -197,8 +244,7 @@ class Trainer:
             bad = ["weights"]
         if bad:
             raise TrainingDivergedError(
-                f"training diverged at step {step}: {', '.join(bad)} not finite; "
-                f"the last checkpoint in {self.run_dir.ckpt_dir} is intact"
+                f"training diverged at step {step}: {', '.join(bad)} not finite; {self._last_checkpoint_note()}"
             )
         return values
 

@@ -115,7 +115,7 @@ def test_divergence_stops_before_writing_a_checkpoint(tmp_path):
                      "d/keras.optimizers.Adam.learning_rate = 1e38",
                      "g/keras.optimizers.Adam.learning_rate = 1e38"]
     trainer, config_str = make_trainer(tmp_path, "ring", params)
-    with pytest.raises(TrainingDivergedError):
+    with pytest.raises(TrainingDivergedError, match="no checkpoint was written"):
         trainer.train(config_str)
     assert not [f for f in os.listdir(trainer.run_dir.ckpt_dir) if f.startswith("ckpt-")]
 

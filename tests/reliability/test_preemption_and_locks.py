@@ -1,0 +1,128 @@
+"""Preemption (SIGTERM, SIGINT), the run-directory lock and settings refused before any write,
+as a user meets them through ``launch/train.py``: exit code, one line, and a run directory that
+resumes bit-exactly."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import gran_tf.models  # noqa: F401  (registers the model classes for load_model)
+from gran_tf import config
+from gran_tf.errors import ConfigError
+from gran_tf.training.trainer import Trainer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TRAIN = [sys.executable, os.path.join(ROOT, "launch", "train.py")]
+# Tiny ring nets, long enough that a signal lands mid-run, checkpoints far apart.
+LONG = ["--gin_param=Trainer.batch_size = 16", "--gin_param=MLPGenerator.hidden = (8,)",
+        "--gin_param=MLPDiscriminator.hidden = (8,)", "--gin_param=Trainer.log_every = 20",
+        "--gin_param=Trainer.sample_every = 100000", "--gin_param=Trainer.checkpoint_every = 100000",
+        "--gin_param=Trainer.total_steps = 1500"]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+
+
+def start(model_dir, *params):
+    return subprocess.Popen([*TRAIN, f"--model_dir={model_dir}", *LONG, *params], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
+
+
+def signal_after_first_log(process, signum):
+    """Waits for the first progress line (the step is compiled and running), then signals."""
+    for line in process.stdout:
+        if line.startswith("step "):
+            break
+    time.sleep(0.2)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=120)
+    return process.returncode, err
+
+
+def error_lines(stderr):
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+def generator_weights(model_dir):
+    model = keras.models.load_model(os.path.join(model_dir, "export", "generator.keras"))
+    return [w.numpy() for w in model.weights]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tmp_path, signum):
+    run = tmp_path / "interrupted"
+    code, err = signal_after_first_log(start(run), signum)
+    assert code == 128 + signum, err
+    assert "Traceback" not in err
+    (line,) = error_lines(err)
+    assert f"{signal.Signals(signum).name} at step " in line and "rerun the same command" in line
+    step = int(line.split(" at step ")[1].split("/")[0])
+    assert 20 <= step < 1500
+    assert (run / "ckpt" / f"ckpt-{step}.index").is_file()
+    assert not (run / "export").exists() or not os.listdir(run / "export")  # unfinished: nothing exported
+
+    resumed = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG], capture_output=True, text=True,
+                             cwd=ROOT, env=ENV, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed from {run / 'ckpt' / f'ckpt-{step}'} at step {step}" in resumed.stdout
+    straight = tmp_path / "straight"
+    done = subprocess.run([*TRAIN, f"--model_dir={straight}", *LONG], capture_output=True, text=True,
+                          cwd=ROOT, env=ENV, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for a, b in zip(generator_weights(run), generator_weights(straight), strict=True):
+        np.testing.assert_array_equal(a, b)  # the same kernels on the same inputs: exact
+
+
+def test_a_second_training_on_a_locked_run_directory_is_refused_untouched(tmp_path):
+    run = tmp_path / "run"
+    first = start(run, "--gin_param=Trainer.total_steps = 10000000")  # still training when the second starts
+    for line in first.stdout:
+        if line.startswith("step "):
+            break
+    before = {p: os.path.getmtime(run / p) for p in ("config.gin", "versions.json")}
+    second = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG, "--gin_param=Trainer.total_steps = 10000000"],
+                            capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
+    assert first.poll() is None, "the first training ended before the second could meet its lock"
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=120)
+    assert second.returncode == 2, second.stderr
+    (line,) = error_lines(second.stderr)
+    assert "in use by another training" in line and f"pid {first.pid}" in line
+    assert {p: os.path.getmtime(run / p) for p in before} == before
+
+
+def test_the_lock_file_of_a_killed_run_is_taken_over(tmp_path):
+    run = tmp_path / "run"
+    killed = start(run, "--gin_param=Trainer.total_steps = 10000000")
+    for line in killed.stdout:
+        if line.startswith("step "):
+            break
+    killed.kill()
+    killed.communicate(timeout=60)
+    assert (run / ".lock").read_text().strip() == str(killed.pid)
+    again = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG[:-1], "--gin_param=Trainer.total_steps = 40"],
+                           capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
+    assert again.returncode == 0, again.stderr
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 40
+
+
+@pytest.mark.parametrize("binding,needle", [
+    ("Trainer.checkpoint_every = 0", "checkpoint_every must be >= 1"),
+    ("Trainer.log_every = 0", "log_every must be >= 1"),
+    ("Trainer.sample_every = -5", "sample_every must be >= 1"),
+    ("Trainer.keep_checkpoints = 0", "keep_checkpoints must be >= 1"),
+    ("Trainer.batch_size = 0", "batch_size must be >= 1"),
+    ("Trainer.total_steps = 'abc'", "total_steps must be an integer"),
+    ("Trainer.total_steps = 2.5", "total_steps must be an integer"),
+    ("Trainer.eval_samples = 0", "eval_samples must be >= 1"),
+])
+def test_bad_trainer_settings_are_refused_before_the_run_directory_exists(tmp_path, binding, needle):
+    config.parse(["ring"], [binding])
+    with pytest.raises(ConfigError, match=needle):
+        Trainer(model_dir=str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
