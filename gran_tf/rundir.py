@@ -4,7 +4,7 @@ Layout (one run per directory, resumable)::
 
     config.gin            bindings the run was started with (its identity)
     operative_config.gin  every parameter actually used
-    versions.json         python and package versions
+    versions.json         python and package versions at each start: {"starts": [{step, time, versions}]}
     events.out.tfevents.* TensorBoard
     ckpt/                 tf.train.CheckpointManager
     ckpt_best/, best.json the best checkpoint by Trainer.best_metric
@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import time
 
 from gran_tf.errors import RunDirError
 
@@ -45,6 +46,15 @@ def package_versions():
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+def _step_of(line):
+    """The step of one jsonl history record, or None for a torn or foreign line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record.get("step") if isinstance(record, dict) and isinstance(record.get("step"), int) else None
 
 
 class RunDir:
@@ -121,7 +131,34 @@ class RunDir:
         for sub in ("", "ckpt", "export", "samples"):
             os.makedirs(self.join(sub), exist_ok=True)
         self._write_text("config.gin", config_str)
-        self.write_json("versions.json", package_versions())
+
+    def record_start(self, step):
+        """Appends this start (the step it resumes from, the time, package versions) to
+        versions.json, so that every environment a run trained in stays on record."""
+        previous = self.read_json("versions.json")
+        if previous is None:
+            starts = []
+        elif "starts" in previous:
+            starts = previous["starts"]
+        else:  # written before starts were kept: one start, step unknown
+            starts = [{"step": None, "time": None, "versions": previous}]
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        starts.append({"step": int(step), "time": now, "versions": package_versions()})
+        self.write_json("versions.json", {"starts": starts})
+
+    def rewind_history(self, step, names):
+        """Drops from the jsonl histories ``names`` the records of steps after ``step`` (the
+        restored checkpoint: a crash or signal left them, and training repeats those steps) and
+        torn lines (a write cut short), so that every step appears once."""
+        for name in names:
+            path = self.join(name)
+            if not os.path.exists(path):
+                continue
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+            kept = [line for line in lines if _step_of(line) is not None and _step_of(line) <= step]
+            if kept != lines:
+                self._write_text(name, "".join(line + "\n" for line in kept))
 
     def write_json(self, name, obj):
         self._write_text(name, json.dumps(obj, indent=2, sort_keys=True) + "\n")

@@ -169,6 +169,8 @@ class Trainer:
                                              max_to_keep=self.keep_checkpoints)
         best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)
         start = self.restore(manager)
+        self.run_dir.record_start(start)
+        self.run_dir.rewind_history(start, ("metrics.jsonl", summaries.OCCUPANCY_FILE))
         self.best.load(self.run_dir.read_json("best.json"))
         if start:
             print(f"resumed from {manager.latest_checkpoint} at step {start}", flush=True)

@@ -24,7 +24,8 @@ def test_default_ring_run_writes_a_complete_run_directory(tmp_path):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
     assert "Trainer.dataset = 'ring'" in (run / "operative_config.gin").read_text()
-    assert json.loads((run / "versions.json").read_text())["tensorflow"]
+    (start,) = json.loads((run / "versions.json").read_text())["starts"]
+    assert start["step"] == 0 and start["versions"]["tensorflow"]
     assert (run / "samples" / "final.png").stat().st_size > 0
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(run))
 
