@@ -4,8 +4,10 @@ Models, optimizers, the step counter, the checkpoint and the distributed dataset
 created inside ``strategy.scope()``. Randomness comes from stateless draws keyed by
 (seed, step), so a resumed run continues exactly as an uninterrupted one.
 """
+import glob
 import math
 import os
+import re
 import time
 
 import gin
@@ -33,6 +35,20 @@ def integer_setting(name, value, minimum=None):
     if minimum is not None and value < minimum:
         raise ConfigError(f"Trainer.{name} must be >= {minimum}, got {value!r}")
     return int(value)
+
+
+def recover_checkpoint_state(ckpt_dir):
+    """Rewrites a lost or unreadable ``checkpoint`` state file from the ckpt-N files on disk, so
+    that a run with checkpoints never silently starts over; returns the recovered latest path."""
+    if tf.train.latest_checkpoint(ckpt_dir):
+        return None
+    numbers = sorted(int(m.group(1)) for m in (re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(p))
+                                               for p in glob.glob(os.path.join(ckpt_dir, "ckpt-*.index"))) if m)
+    if not numbers:
+        return None
+    paths = [os.path.join(ckpt_dir, f"ckpt-{n}") for n in numbers]
+    tf.compat.v1.train.update_checkpoint_state(ckpt_dir, paths[-1], all_model_checkpoint_paths=paths)
+    return paths[-1]
 
 
 def set_seeds(seed):
@@ -165,6 +181,10 @@ class Trainer:
             self.run_dir.unlock()
 
     def _train(self, operative_config_fn):
+        recovered = recover_checkpoint_state(self.run_dir.ckpt_dir)
+        if recovered:
+            print(f"warning: {self.run_dir.ckpt_dir}/checkpoint was missing or unreadable; "
+                  f"rebuilt it from the files on disk (latest {os.path.basename(recovered)})", flush=True)
         manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.ckpt_dir,
                                              max_to_keep=self.keep_checkpoints)
         best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)

@@ -3,6 +3,7 @@ import glob
 import json
 import os
 
+import pytest
 import tensorflow as tf
 
 from gran_tf import config
@@ -52,3 +53,22 @@ def test_versions_written_before_starts_were_kept_become_the_first_start(tmp_pat
     starts = json.loads((run / "versions.json").read_text())["starts"]
     assert starts[0] == {"step": None, "time": None, "versions": {"python": "3.11.0", "tensorflow": "2.21.0"}}
     assert starts[1]["step"] == 5
+
+
+@pytest.mark.parametrize("state", ["missing", "garbage"])
+def test_a_lost_checkpoint_state_file_is_rebuilt_from_the_checkpoints_on_disk(tmp_path, state, capsys):
+    run = tmp_path / "run"
+    train(run)
+    state_file = run / "ckpt" / "checkpoint"
+    if state == "missing":
+        state_file.unlink()
+    else:
+        state_file.write_text("garbage {{{")
+    config_str = config.parse(["ring"], RING[:-1] + ["Trainer.total_steps = 6"])
+    trainer = Trainer(model_dir=str(run))
+    trainer.train(config_str)
+    out = capsys.readouterr().out
+    assert "rebuilt it from the files on disk (latest ckpt-5)" in out
+    assert "resumed from" in out and "at step 5" in out
+    assert steps(run / "metrics.jsonl") == [1, 2, 3, 4, 5, 6]
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-6")
