@@ -8,6 +8,7 @@ import glob
 import math
 import os
 import re
+import shutil
 import time
 
 import gin
@@ -17,7 +18,7 @@ import tensorflow as tf
 
 from gran_tf import data as gdata
 from gran_tf.distribute import make_strategy
-from gran_tf.errors import ConfigError, TrainingDivergedError, TrainingInterrupted
+from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
 from gran_tf.rundir import RunDir
 from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
@@ -47,8 +48,16 @@ def recover_checkpoint_state(ckpt_dir):
     if not numbers:
         return None
     paths = [os.path.join(ckpt_dir, f"ckpt-{n}") for n in numbers]
-    tf.compat.v1.train.update_checkpoint_state(ckpt_dir, paths[-1], all_model_checkpoint_paths=paths)
+    # With their files' times, so that the CheckpointManager keeps managing (and rotating) them.
+    times = [os.path.getmtime(p + ".index") for p in paths]
+    tf.compat.v1.train.update_checkpoint_state(ckpt_dir, paths[-1], all_model_checkpoint_paths=paths,
+                                               all_model_checkpoint_timestamps=times,
+                                               last_preserved_timestamp=min(times) - 1)
     return paths[-1]
+
+
+def checkpoint_number(path):
+    return int(path.rsplit("-", 1)[1])
 
 
 def set_seeds(seed):
@@ -151,11 +160,23 @@ class Trainer:
         return tuple(next(self._iterator) for _ in range(self.updater.batches_per_step))
 
     def restore(self, manager):
-        """Restores the latest checkpoint if there is one; returns its step (0 if none)."""
-        if manager.latest_checkpoint:
-            self.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        """Restores the newest readable checkpoint, with a warning line for each unreadable one
+        skipped (truncated or bit-flipped files); returns its path, or None if there is none.
+        Checkpoints of which none can be read stop the run: it never starts over on top of them."""
+        known = set(manager.checkpoints) | ({manager.latest_checkpoint} if manager.latest_checkpoint else set())
+        for path in sorted(known, key=checkpoint_number, reverse=True):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, IndexError, AssertionError) as err:
+                reason = " ".join(str(err).split())[:120]
+                print(f"warning: checkpoint {path} is unreadable ({type(err).__name__}: {reason}); "
+                      f"trying the one before", flush=True)
+                continue
             self._iterator = None
-        return int(self.step.numpy())
+            return path
+        if known:
+            raise RunDirError(f"no checkpoint in {manager.directory} is readable; move them away to start over")
+        return None
 
     def train_steps(self, n):
         """Runs n steps without I/O (tests, benchmarks); returns the last step's metrics."""
@@ -181,6 +202,8 @@ class Trainer:
             self.run_dir.unlock()
 
     def _train(self, operative_config_fn):
+        for temp in glob.glob(os.path.join(self.run_dir.ckpt_dir, "*_temp")):  # a save cut short by a kill
+            shutil.rmtree(temp, ignore_errors=True)
         recovered = recover_checkpoint_state(self.run_dir.ckpt_dir)
         if recovered:
             print(f"warning: {self.run_dir.ckpt_dir}/checkpoint was missing or unreadable; "
@@ -188,12 +211,13 @@ class Trainer:
         manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.ckpt_dir,
                                              max_to_keep=self.keep_checkpoints)
         best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)
-        start = self.restore(manager)
+        restored = self.restore(manager)
+        start = int(self.step.numpy())
         self.run_dir.record_start(start)
         self.run_dir.rewind_history(start, ("metrics.jsonl", summaries.OCCUPANCY_FILE))
         self.best.load(self.run_dir.read_json("best.json"))
-        if start:
-            print(f"resumed from {manager.latest_checkpoint} at step {start}", flush=True)
+        if restored:
+            print(f"resumed from {restored} at step {start}", flush=True)
         writer = tf.summary.create_file_writer(self.run_dir.path)
         progress = Progress(start, self.total_steps)
         metrics = {}
