@@ -28,6 +28,26 @@ flags.DEFINE_float("tolerance", gam.DEFAULT_TEST_RATIO_TOLERANCE, "|r_test - 1| 
 flags.DEFINE_string("out_dir", None, "where JSON goes (default: the first run directory)")
 
 
+def distinct_names(paths):
+    """Each run directory's shortest trailing path (``seed0``, else ``ring/seed0``, ...) that tells
+    it apart from the others: sweep layouts ``<out>/<config>/seed<k>`` share basenames."""
+    parts = [os.path.abspath(p).rstrip(os.sep).split(os.sep) for p in paths]
+    if len({tuple(p) for p in parts}) < len(parts):
+        raise ConfigError("a run directory is given twice: a model cannot battle itself")
+    for k in range(1, max(map(len, parts)) + 1):
+        names = ["/".join(p[-k:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+
+
+def load_runs(paths):
+    return [load_run(path, name=name) for path, name in zip(paths, distinct_names(paths))]
+
+
+def file_label(name):
+    return name.replace("/", "-")
+
+
 def real_images(run, split, n):
     return run.context(n_samples=n, split=split).real(n)
 
@@ -36,8 +56,8 @@ def play(run_a, run_b, n):
     if (run_a.dataset, run_a.pixel_range) != (run_b.dataset, run_b.pixel_range):
         raise ConfigError(f"{run_a.name} ({run_a.dataset}) and {run_b.name} ({run_b.dataset}) "
                           "were trained on different data and cannot battle")
-    samples = {run.name: run.context().samples(n) for run in (run_a, run_b)}
-    return gam.battle(run_a.d_probability, samples[run_a.name], run_b.d_probability, samples[run_b.name],
+    samples_a, samples_b = run_a.context().samples(n), run_b.context().samples(n)
+    return gam.battle(run_a.d_probability, samples_a, run_b.d_probability, samples_b,
                       real_images(run_a, "train", n), real_images(run_a, "test", n),
                       tolerance=FLAGS.tolerance, names=(run_a.name, run_b.name))
 
@@ -51,7 +71,7 @@ def write_json(out_dir, name, obj):
 
 def main():
     if FLAGS.models:
-        runs = [load_run(p) for p in FLAGS.models]
+        runs = load_runs(FLAGS.models)
         results = {(a.name, b.name): play(a, b, FLAGS.n_samples) for a, b in itertools.combinations(runs, 2)}
         for result in results.values():
             print(result.to_markdown(), end="\n\n")
@@ -61,7 +81,12 @@ def main():
         return
     if not FLAGS.model_a:
         raise ConfigError("give --model_a with --model_b or --samples_npz, or --models for a league")
-    run_a = load_run(FLAGS.model_a)
+    if FLAGS.samples_npz:
+        (run_a,) = load_runs([FLAGS.model_a])
+    else:
+        if not FLAGS.model_b:
+            raise ConfigError("--model_b is missing")
+        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b])
     out_dir = FLAGS.out_dir or run_a.run_dir.path
     if FLAGS.samples_npz:
         samples = gam.load_samples_npz(FLAGS.samples_npz, image_shape=run_a.generator.output_shape[1:],
@@ -71,11 +96,10 @@ def main():
         print(json.dumps(record, indent=2))
         write_json(out_dir, "external_samples.json", record)
         return
-    if not FLAGS.model_b:
-        raise ConfigError("--model_b is missing")
-    result = play(run_a, load_run(FLAGS.model_b), FLAGS.n_samples)
+    result = play(run_a, run_b, FLAGS.n_samples)
     print(result.to_markdown())
-    print("wrote", write_json(out_dir, f"battle_{result.names[0]}_vs_{result.names[1]}.json", result.to_dict()))
+    name = f"battle_{file_label(result.names[0])}_vs_{file_label(result.names[1])}.json"
+    print("wrote", write_json(out_dir, name, result.to_dict()))
 
 
 def run():

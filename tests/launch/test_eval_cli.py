@@ -1,6 +1,7 @@
 """launch/evaluate.py and launch/battle.py on real (tiny) ring runs."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -87,3 +88,37 @@ def test_inference_rank_shares_out_the_images_between_models(runs, tmp_path):
     assert sorted(record["percent_best_rank"]) == ["ring_seed0", "ring_seed1"]
     assert abs(sum(record["percent_best_rank"].values()) - 100.0) < 1e-9
     assert all(v >= 0 for v in record["mean_mse"].values())
+
+
+@pytest.fixture(scope="module")
+def sweep_layout(runs, tmp_path_factory):
+    """The two runs as a sweep lays them out: ``<out>/<config>/seed0``, one basename for both."""
+    root = tmp_path_factory.mktemp("sweep")
+    copies = [root / config / "seed0" for config in ("ring_a", "ring_b")]
+    for run, copy in zip(runs, copies):
+        shutil.copytree(run, copy)
+    return copies
+
+
+def test_runs_sharing_a_basename_battle_as_themselves(runs, sweep_layout):
+    for pair in (sweep_layout, runs):
+        result = launch("battle.py", f"--model_a={pair[0]}", f"--model_b={pair[1]}", "--n_samples=200")
+        assert result.returncode == 0, result.stderr
+    shared = json.loads((sweep_layout[0] / "battle_ring_a-seed0_vs_ring_b-seed0.json").read_text())
+    original = json.loads((runs[0] / "battle_ring_seed0_vs_ring_seed1.json").read_text())
+    assert shared["errors"] == original["errors"]  # each run's own samples, as under distinct names
+
+
+def test_league_of_runs_sharing_a_basename(runs, sweep_layout, tmp_path):
+    for pair, out in ((sweep_layout, tmp_path / "shared"), (runs, tmp_path / "original")):
+        out.mkdir()
+        result = launch("battle.py", "--models", str(pair[0]), "--models", str(pair[1]), "--n_samples=200",
+                        f"--out_dir={out}")
+        assert result.returncode == 0, result.stderr
+    league = json.loads((tmp_path / "shared" / "league.json").read_text())
+    assert sorted(r["name"] for r in league["ranking"]) == ["ring_a/seed0", "ring_b/seed0"]
+    original = json.loads((tmp_path / "original" / "league.json").read_text())
+    assert [(m["r_test"], m["r_sample"]) for m in league["matches"]] == \
+        [(m["r_test"], m["r_sample"]) for m in original["matches"]]
+    same = launch("battle.py", f"--model_a={runs[0]}", f"--model_b={runs[0]}", "--n_samples=200")
+    assert same.returncode == 2 and "given twice" in same.stderr
