@@ -13,10 +13,10 @@ import os
 
 from absl import flags
 
-from gran_tf.cli.common import absl_entry
+from gran_tf.cli.common import absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval import gam
-from gran_tf.eval.loading import load_run
+from gran_tf.eval.loading import load_runs
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_a", None, "run directory of M1")
@@ -26,22 +26,7 @@ flags.DEFINE_string("samples_npz", None, "samples of a non-adversarial model: D_
 flags.DEFINE_integer("n_samples", 1000, "generated samples per model and real images per split")
 flags.DEFINE_float("tolerance", gam.DEFAULT_TEST_RATIO_TOLERANCE, "|r_test - 1| <= tolerance counts as r_test ≈ 1")
 flags.DEFINE_string("out_dir", None, "where JSON goes (default: the first run directory)")
-
-
-def distinct_names(paths):
-    """Each run directory's shortest trailing path (``seed0``, else ``ring/seed0``, ...) that tells
-    it apart from the others: sweep layouts ``<out>/<config>/seed<k>`` share basenames."""
-    parts = [os.path.abspath(p).rstrip(os.sep).split(os.sep) for p in paths]
-    if len({tuple(p) for p in parts}) < len(parts):
-        raise ConfigError("a run directory is given twice: a model cannot battle itself")
-    for k in range(1, max(map(len, parts)) + 1):
-        names = ["/".join(p[-k:]) for p in parts]
-        if len(set(names)) == len(names):
-            return names
-
-
-def load_runs(paths):
-    return [load_run(path, name=name) for path, name in zip(paths, distinct_names(paths))]
+flags.DEFINE_string("checkpoint", "final", "each run's weights: final (export/), best (ckpt_best/) or a step")
 
 
 def file_label(name):
@@ -70,8 +55,9 @@ def write_json(out_dir, name, obj):
 
 
 def main():
+    positive("--n_samples", FLAGS.n_samples)
     if FLAGS.models:
-        runs = load_runs(FLAGS.models)
+        runs = load_runs(FLAGS.models, FLAGS.checkpoint)
         results = {(a.name, b.name): play(a, b, FLAGS.n_samples) for a, b in itertools.combinations(runs, 2)}
         for result in results.values():
             print(result.to_markdown(), end="\n\n")
@@ -82,11 +68,11 @@ def main():
     if not FLAGS.model_a:
         raise ConfigError("give --model_a with --model_b or --samples_npz, or --models for a league")
     if FLAGS.samples_npz:
-        (run_a,) = load_runs([FLAGS.model_a])
+        (run_a,) = load_runs([FLAGS.model_a], FLAGS.checkpoint)
     else:
         if not FLAGS.model_b:
             raise ConfigError("--model_b is missing")
-        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b])
+        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], FLAGS.checkpoint)
     out_dir = FLAGS.out_dir or run_a.run_dir.path
     if FLAGS.samples_npz:
         samples = gam.load_samples_npz(FLAGS.samples_npz, image_shape=run_a.generator.output_shape[1:],

@@ -1,12 +1,19 @@
 """Shared entry-point plumbing: user errors become one line on stderr and exit code 2."""
 import sys
 
-from gran_tf.errors import GranError
+from gran_tf.errors import ConfigError, GranError
 
 
 def first_line(error):
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def positive(flag, value):
+    """A count flag's value, or a ConfigError if it is not at least 1."""
+    if value is None or value < 1:
+        raise ConfigError(f"{flag} must be at least 1, got {value}")
+    return value
 
 
 def run_main(main):

@@ -3,7 +3,10 @@
     gran-evaluate --model_dir=runs/ring --metrics=modes
     gran-evaluate --model_dir=runs/mnist_gran3 --metrics=mnist_score,fid,kid --n_samples=2000
 
-Writes ``eval_<step>.json`` and appends to ``metrics.jsonl`` and TensorBoard (``eval/...``).
+    gran-evaluate --model_dir=runs/ring --metrics=modes --checkpoint=best     # or =final, =2000
+
+Writes ``eval_<step>.json`` (results of several evaluations of one step are merged; the step is
+the evaluated weights' own) and appends to ``metrics.jsonl`` and TensorBoard (``eval/...``).
 Metrics: modes (point data), stacked_modes, colored_js, mnist_score, pairwise, fid, kid, is.
 """
 import json
@@ -12,8 +15,9 @@ from absl import flags
 
 import tensorflow as tf
 
-from gran_tf.cli.common import absl_entry
+from gran_tf.cli.common import absl_entry, positive
 from gran_tf.eval import run_metrics
+from gran_tf.errors import RunDirError
 from gran_tf.eval.loading import load_run
 
 FLAGS = flags.FLAGS
@@ -22,15 +26,21 @@ flags.DEFINE_list("metrics", ["modes"], "comma-separated metric names")
 flags.DEFINE_integer("n_samples", None, "samples per metric (default: each metric's protocol size)")
 flags.DEFINE_string("split", "test", "real-data split to compare with")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets directory for tfds image sets")
+flags.DEFINE_string("checkpoint", "final", "weights to evaluate: final (export/), best (ckpt_best/) or a step")
 
 
 def main():
     run_metrics.check_names(FLAGS.metrics)
-    run = load_run(FLAGS.model_dir)
-    values = run_metrics.evaluate(run.context(FLAGS.n_samples, FLAGS.split, FLAGS.data_dir), FLAGS.metrics)
-    step = max([r["step"] for r in run.run_dir.read_metrics()] or [0])
-    record = {"step": step, "split": FLAGS.split, **{f"eval/{k}": v for k, v in values.items()}}
-    run.run_dir.write_json(f"eval_{step}.json", record)
+    n_samples = None if FLAGS.n_samples is None else positive("--n_samples", FLAGS.n_samples)
+    run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint)
+    if run.step is None:
+        raise RunDirError(f"{run.run_dir.path} does not record the step of its export; use --checkpoint=STEP")
+    values = run_metrics.evaluate(run.context(n_samples, FLAGS.split, FLAGS.data_dir), FLAGS.metrics)
+    step = run.step
+    record = {"step": step, "checkpoint": run.checkpoint, "split": FLAGS.split,
+              **{f"eval/{k}": v for k, v in values.items()}}
+    earlier = run.run_dir.read_json(f"eval_{step}.json") or {}
+    run.run_dir.write_json(f"eval_{step}.json", {**earlier, **record})
     run.run_dir.append_metrics(record)
     with tf.summary.create_file_writer(run.run_dir.path).as_default():
         for k, v in values.items():

@@ -8,23 +8,25 @@ import json
 
 from absl import flags
 
-from gran_tf.cli.common import absl_entry
+from gran_tf.cli.common import absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval.inference import percent_best_rank
-from gran_tf.eval.loading import load_run
+from gran_tf.eval.loading import load_runs
 from gran_tf.eval.run_metrics import reconstruct
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("models", [], "run directories (at least two, trained on the same data)")
 flags.DEFINE_integer("n", 100, "real images to reconstruct")
 flags.DEFINE_string("split", "test", "split the images come from")
+flags.DEFINE_string("checkpoint", "final", "each run's weights: final (export/), best (ckpt_best/) or a step")
 flags.DEFINE_string("out", None, "JSON file for the results (default: inference_rank.json in the first run)")
 
 
 def main():
     if len(FLAGS.models) < 2:
         raise ConfigError("give at least two --models")
-    runs = [load_run(p) for p in FLAGS.models]
+    positive("--n", FLAGS.n)
+    runs = load_runs(FLAGS.models, FLAGS.checkpoint)
     if len({(r.dataset, r.pixel_range) for r in runs}) != 1:
         raise ConfigError("the models were trained on different data")
     targets = runs[0].context(split=FLAGS.split).real(FLAGS.n)

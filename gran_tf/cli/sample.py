@@ -9,7 +9,7 @@ raw samples under the key ``samples`` (the format battle.py --samples_npz reads)
 import numpy as np
 from absl import flags
 
-from gran_tf.cli.common import absl_entry
+from gran_tf.cli.common import absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval import plots
 from gran_tf.eval.loading import load_run
@@ -20,12 +20,14 @@ flags.DEFINE_string("model_dir", None, "run directory", required=True)
 flags.DEFINE_integer("n", 64, "number of samples")
 flags.DEFINE_integer("seed", 0, "latent seed")
 flags.DEFINE_string("out", "samples.png", "output file: .png or .npz")
+flags.DEFINE_string("checkpoint", "final", "weights: final (export/), best (ckpt_best/) or a step")
 
 
 def main():
     if not FLAGS.out.endswith((".png", ".npz")):
         raise ConfigError(f"--out must end in .png or .npz, got {FLAGS.out!r}")
-    run = load_run(FLAGS.model_dir)
+    positive("--n", FLAGS.n)
+    run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint)
     ctx = run.context()
     ctx.seed = FLAGS.seed
     samples = ctx.samples(FLAGS.n)

@@ -1,14 +1,16 @@
 """Reading a trained run back: its exported networks and the data it was trained on."""
 import dataclasses
 import os
+import re
 
 import gin
 import keras
 import numpy as np
+import tensorflow as tf
 
 import gran_tf.models  # noqa: F401  (registers the model classes for keras.models.load_model)
 from gran_tf import config
-from gran_tf.errors import RunDirError
+from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
 from gran_tf.rundir import RunDir
 
@@ -22,6 +24,8 @@ class LoadedRun:
     dataset: str
     pixel_range: str
     seed: int
+    step: int = None  # the training step of the weights (None: unknown, a run exported before steps were recorded)
+    checkpoint: str = "final"  # which weights: "final" (export/), "best" (ckpt_best/) or "ckpt-N"
 
     def context(self, n_samples=None, split="test", data_dir=None):
         return run_metrics.EvalContext(self.generator, self.dataset, self.pixel_range, seed=self.seed,
@@ -33,8 +37,24 @@ class LoadedRun:
         return 1.0 / (1.0 + np.exp(-np.asarray(self.discriminator(x, training=False), np.float64)))
 
 
-def load_run(path, name=None):
-    """Loads ``export/{generator,discriminator}.keras`` and the dataset settings of a run."""
+def parse_checkpoint(value):
+    """``final``, ``best`` or a step number (``1000``, ``ckpt-1000``); a ConfigError otherwise."""
+    text = str(value).strip()
+    if text in ("final", "best"):
+        return text
+    match = re.fullmatch(r"(?:ckpt-)?(\d+)", text)
+    if not match:
+        raise ConfigError(f"checkpoint must be final, best or a step number, got {value!r}")
+    return int(match.group(1))
+
+
+def load_run(path, name=None, checkpoint="final"):
+    """Loads ``export/{generator,discriminator}.keras`` and the dataset settings of a run.
+
+    ``checkpoint``: "final" keeps the exported weights; "best" restores ``ckpt_best/`` (kept by
+    ``Trainer.best_metric``) and a step number ``ckpt/ckpt-<step>`` into the exported networks.
+    """
+    checkpoint = parse_checkpoint(checkpoint)
     run_dir = RunDir(path)
     config_file = run_dir.join("config.gin")
     exports = [os.path.join(run_dir.export_dir, f"{m}.keras") for m in ("generator", "discriminator")]
@@ -46,8 +66,56 @@ def load_run(path, name=None):
     seed = _bound("Trainer.seed", 0)
     pixel_range = run_metrics.bound_pixel_range()
     generator, discriminator = (keras.models.load_model(p) for p in exports)
+    if checkpoint == "final":
+        step, label = _export_step(run_dir), "final"
+    else:
+        step, label = _restore_weights(run_dir, generator, discriminator, checkpoint)
     return LoadedRun(name or os.path.basename(run_dir.path.rstrip("/")), run_dir, generator, discriminator,
-                     dataset, pixel_range, seed)
+                     dataset, pixel_range, seed, step, label)
+
+
+def distinct_names(paths):
+    """Each run directory's shortest trailing path (``seed0``, else ``ring/seed0``, ...) that tells
+    it apart from the others: sweep layouts ``<out>/<config>/seed<k>`` share basenames."""
+    parts = [os.path.abspath(p).rstrip(os.sep).split(os.sep) for p in paths]
+    if len({tuple(p) for p in parts}) < len(parts):
+        raise ConfigError("a run directory is given twice: a model cannot battle itself")
+    for k in range(1, max(map(len, parts)) + 1):
+        names = ["/".join(p[-k:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+
+
+def load_runs(paths, checkpoint="final"):
+    """``load_run`` of each path, named by ``distinct_names``."""
+    return [load_run(path, name=name, checkpoint=checkpoint) for path, name in zip(paths, distinct_names(paths))]
+
+
+def _export_step(run_dir):
+    """The step export/ was written at (export.json), or for older runs the final checkpoint's."""
+    record = run_dir.read_json(os.path.join("export", "export.json"))
+    if record:
+        return record["step"]
+    latest = tf.train.latest_checkpoint(run_dir.ckpt_dir)
+    return int(latest.rsplit("-", 1)[1]) if latest else None
+
+
+def _restore_weights(run_dir, generator, discriminator, checkpoint):
+    """Restores the networks' weights of one checkpoint; returns (its step, its label)."""
+    if checkpoint == "best":
+        path = tf.train.latest_checkpoint(run_dir.join("ckpt_best"))
+        if not path:
+            raise RunDirError(f"{run_dir.path} has no best checkpoint (train with Trainer.best_metric)")
+    else:
+        path = os.path.join(run_dir.ckpt_dir, f"ckpt-{checkpoint}")
+        if not os.path.exists(path + ".index"):
+            kept = sorted(int(f[5:-6]) for f in os.listdir(run_dir.ckpt_dir) if re.fullmatch(r"ckpt-\d+\.index", f))
+            raise RunDirError(f"{run_dir.path} has no checkpoint at step {checkpoint} (kept: {kept or 'none'})")
+    step = tf.Variable(0, dtype=tf.int64)
+    status = tf.train.Checkpoint(step=step, generator=generator, discriminator=discriminator).restore(path)
+    status.assert_existing_objects_matched()  # every weight of both networks came from the checkpoint
+    status.expect_partial()  # the optimizers' slots stay behind
+    return int(step.numpy()), "best" if checkpoint == "best" else os.path.basename(path)
 
 
 def _bound(key, default):

@@ -295,11 +295,13 @@ class Trainer:
         return values
 
     def export(self):
+        """export/{generator,discriminator}.keras and export.json (the step they were trained to)."""
         os.makedirs(self.run_dir.export_dir, exist_ok=True)
         for name, model in (("generator", self.generator), ("discriminator", self.discriminator)):
             path = os.path.join(self.run_dir.export_dir, f"{name}.keras")
             model.save(path + ".tmp.keras")
             os.replace(path + ".tmp.keras", path)
+        self.run_dir.write_json(os.path.join("export", "export.json"), {"step": int(self.step.numpy())})
 
 
 class BestTracker:

@@ -8,6 +8,9 @@ import sys
 import numpy as np
 import pytest
 
+from gran_tf.errors import ConfigError, RunDirError
+from gran_tf.eval.loading import load_run
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--gin_param=Trainer.total_steps = 3", "--gin_param=Trainer.batch_size = 16",
         "--gin_param=MLPGenerator.hidden = (8,)", "--gin_param=MLPDiscriminator.hidden = (8,)"]
@@ -122,3 +125,52 @@ def test_league_of_runs_sharing_a_basename(runs, sweep_layout, tmp_path):
         [(m["r_test"], m["r_sample"]) for m in original["matches"]]
     same = launch("battle.py", f"--model_a={runs[0]}", f"--model_b={runs[0]}", "--n_samples=200")
     assert same.returncode == 2 and "given twice" in same.stderr
+
+
+@pytest.fixture(scope="module")
+def checkpointed(tmp_path_factory):
+    """A 4-step run with checkpoints at 2 and 4, and a 2-step run of the same seed."""
+    root = tmp_path_factory.mktemp("checkpointed")
+    for steps in (4, 2):
+        result = launch("train.py", f"--model_dir={root / f'steps{steps}'}", *TINY[1:],
+                        f"--gin_param=Trainer.total_steps = {steps}", "--gin_param=Trainer.checkpoint_every = 2")
+        assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_load_run_restores_the_chosen_checkpoint_into_the_exported_networks(checkpointed):
+    final = load_run(checkpointed / "steps4")
+    assert (final.step, final.checkpoint) == (4, "final")
+    at_2 = load_run(checkpointed / "steps4", checkpoint="2")
+    assert (at_2.step, at_2.checkpoint) == (2, "ckpt-2")
+    two_step_run = load_run(checkpointed / "steps2")
+    for a, b in zip(at_2.generator.weights, two_step_run.generator.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())  # the same weights, restored vs exported
+    assert any(not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(at_2.generator.weights, final.generator.weights))
+    with pytest.raises(RunDirError, match=r"no checkpoint at step 3 \(kept: \[2, 4\]\)"):
+        load_run(checkpointed / "steps4", checkpoint=3)
+    with pytest.raises(RunDirError, match="no best checkpoint"):
+        load_run(checkpointed / "steps4", checkpoint="best")
+    with pytest.raises(ConfigError, match="final, best or a step"):
+        load_run(checkpointed / "steps4", checkpoint="latest")
+
+
+def test_evaluate_names_results_by_the_evaluated_step_and_merges_them(checkpointed):
+    run = checkpointed / "steps4"
+    for metrics, checkpoint in (("modes", "final"), ("pairwise", "final"), ("modes", "2")):
+        result = launch("evaluate.py", f"--model_dir={run}", f"--metrics={metrics}", "--n_samples=200",
+                        f"--checkpoint={checkpoint}")
+        assert result.returncode == 0, result.stderr
+    final = json.loads((run / "eval_4.json").read_text())
+    assert final["checkpoint"] == "final" and "eval/modes/modes_covered" in final and "eval/pairwise/js" in final
+    assert json.loads((run / "eval_2.json").read_text())["checkpoint"] == "ckpt-2"
+
+
+@pytest.mark.parametrize("script,flag", [("evaluate.py", "--n_samples=0"), ("sample.py", "--n=0"),
+                                         ("battle.py", "--n_samples=-3")])
+def test_sample_counts_below_one_are_one_line_errors(runs, script, flag):
+    args = {"evaluate.py": [f"--model_dir={runs[0]}"], "sample.py": [f"--model_dir={runs[0]}"],
+            "battle.py": [f"--model_a={runs[0]}", f"--model_b={runs[1]}"]}[script]
+    result = launch(script, *args, flag)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and "must be at least 1" in errors[0], result.stderr
