@@ -125,12 +125,16 @@ class RunDir:
         """Checks, locks (``lock``: the writing worker), creates the directory and records the
         config and versions. Checked again under the lock: another process may have claimed it."""
         self.check(config_str)
-        if lock:
-            self.lock()
-            self.check(config_str)
-        for sub in ("", "ckpt", "export", "samples"):
-            os.makedirs(self.join(sub), exist_ok=True)
-        self._write_text("config.gin", config_str)
+        try:
+            if lock:
+                self.lock()
+                self.check(config_str)
+            for sub in ("", "ckpt", "export", "samples"):
+                os.makedirs(self.join(sub), exist_ok=True)
+            self._write_text("config.gin", config_str)
+        except OSError as err:  # read-only, below a file, disk full
+            self.unlock()
+            raise RunDirError(f"cannot write model_dir {self.path}: {err.strerror or err}") from None
 
     def record_start(self, step):
         """Appends this start (the step it resumes from, the time, package versions) to
@@ -174,15 +178,23 @@ class RunDir:
         self._write_text("operative_config.gin", text)
 
     def append_metrics(self, record):
-        with open(self.join("metrics.jsonl"), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+        """Appends one record; after a torn last line (a write cut short) it starts a new line."""
+        path = self.join("metrics.jsonl")
+        torn = False
+        if os.path.exists(path) and os.path.getsize(path):
+            with open(path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                torn = f.read(1) != b"\n"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(("\n" if torn else "") + json.dumps(record, sort_keys=True) + "\n")
 
     def read_metrics(self):
+        """The records of metrics.jsonl, torn or foreign lines skipped."""
         path = self.join("metrics.jsonl")
         if not os.path.exists(path):
             return []
         with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if _step_of(line) is not None]
 
     def _write_text(self, name, text):
         # Write-then-rename: a crash never leaves a half-written file.

@@ -4,6 +4,7 @@ Models, optimizers, the step counter, the checkpoint and the distributed dataset
 created inside ``strategy.scope()``. Randomness comes from stateless draws keyed by
 (seed, step), so a resumed run continues exactly as an uninterrupted one.
 """
+import errno
 import glob
 import math
 import os
@@ -60,6 +61,24 @@ def checkpoint_number(path):
     return int(path.rsplit("-", 1)[1])
 
 
+def is_storage_error(err):
+    """A full or read-only disk (not, say, a device out of memory, also ResourceExhausted)."""
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
+    return "No space left" in str(err)
+
+
+def build_model(model_class, spec, dataset):
+    """``model_class(image_shape=...)`` for the dataset, or a ConfigError if it cannot model that
+    data (an image network on 2-D points, say)."""
+    try:
+        return model_class(image_shape=spec.shape)
+    except (IndexError, ValueError, TypeError) as err:
+        name = getattr(model_class, "__name__", model_class)
+        raise ConfigError(f"{name} cannot model {dataset} data of shape {tuple(spec.shape)} "
+                          f"({type(err).__name__}: {' '.join(str(err).split())[:100]})") from None
+
+
 def set_seeds(seed):
     keras.utils.set_random_seed(seed)  # python, numpy and TF global seeds (weight init)
 
@@ -103,8 +122,8 @@ class Trainer:
         set_seeds(self.seed)
         with self.strategy.scope():
             self.state = GANState(
-                generator=generator(image_shape=self.spec.shape),
-                discriminator=discriminator(image_shape=self.spec.shape),
+                generator=build_model(generator, self.spec, dataset),
+                discriminator=build_model(discriminator, self.spec, dataset),
                 g_optimizer=g_optimizer(), d_optimizer=d_optimizer(),
                 loss=loss or NonSaturating(), global_batch_size=self.batch_size, seed=self.seed)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -198,6 +217,11 @@ class Trainer:
         self.run_dir.claim(config_str, lock=self.strategy.extended.should_checkpoint)
         try:
             return self._train(operative_config_fn)
+        except (OSError, tf.errors.ResourceExhaustedError) as err:
+            if not is_storage_error(err):
+                raise
+            raise RunDirError(f"cannot write to {self.run_dir.path} ({' '.join(str(err).split())[:120]}); "
+                              f"{self._last_checkpoint_note()}") from None
         finally:
             self.run_dir.unlock()
 
