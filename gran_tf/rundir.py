@@ -121,14 +121,13 @@ class RunDir:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def claim(self, config_str, lock=True):
-        """Checks, locks (``lock``: the writing worker), creates the directory and records the
-        config and versions. Checked again under the lock: another process may have claimed it."""
+    def claim(self, config_str):
+        """Checks, locks, creates the directory and records the config (by the one writing
+        worker). Checked again under the lock: another process may have claimed it meanwhile."""
         self.check(config_str)
         try:
-            if lock:
-                self.lock()
-                self.check(config_str)
+            self.lock()
+            self.check(config_str)
             for sub in ("", "ckpt", "export", "samples"):
                 os.makedirs(self.join(sub), exist_ok=True)
             self._write_text("config.gin", config_str)

@@ -29,6 +29,9 @@ def main():
     config_str = config.parse(FLAGS.gin_file, FLAGS.gin_param)
     model_dir = FLAGS.model_dir or default_model_dir(FLAGS.gin_file)
     trainer = Trainer(model_dir=model_dir)
+    if not trainer.role.writes:  # a multi-worker non-chief: the chief reports
+        trainer.train(config_str)
+        return
     print(f"run directory: {trainer.run_dir.path}", flush=True)
     metrics = trainer.train(config_str)
     print("final: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()), flush=True)

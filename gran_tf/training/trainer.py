@@ -10,6 +10,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import time
 
 import gin
@@ -18,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from gran_tf import data as gdata
-from gran_tf.distribute import make_strategy
+from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
 from gran_tf.rundir import RunDir
@@ -112,6 +113,8 @@ class Trainer:
         self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
         self.updater = updater or Alternating()
         self.strategy = strategy or make_strategy()
+        self.role = worker_role(self.strategy)
+        self._worker_sum = WorkerSum(self.strategy, self.role) if self.role.several else None
         replicas = self.strategy.num_replicas_in_sync
         batch_size = integer_setting("batch_size", batch_size, 1)
         if batch_size % replicas:
@@ -210,11 +213,13 @@ class Trainer:
     def train(self, config_str, operative_config_fn=gin.operative_config_str):
         """The full run: claim the run dir, resume, train with logging, checkpoints, export.
 
-        The worker that writes the directory (every worker but multi-worker non-chiefs) holds its
-        lock until it returns. SIGTERM/SIGINT stop it after the current step with a checkpoint
-        (TrainingInterrupted).
+        Only the writing worker (the chief; the only worker outside multi-worker runs) touches the
+        run directory, and holds its lock until it returns. SIGTERM/SIGINT stop training after the
+        current step with a checkpoint (TrainingInterrupted); with several workers all stop at the
+        same step.
         """
-        self.run_dir.claim(config_str, lock=self.strategy.extended.should_checkpoint)
+        if self.role.writes:
+            self.run_dir.claim(config_str)
         try:
             return self._train(operative_config_fn)
         except (OSError, tf.errors.ResourceExhaustedError) as err:
@@ -226,56 +231,93 @@ class Trainer:
             self.run_dir.unlock()
 
     def _train(self, operative_config_fn):
-        for temp in glob.glob(os.path.join(self.run_dir.ckpt_dir, "*_temp")):  # a save cut short by a kill
-            shutil.rmtree(temp, ignore_errors=True)
-        recovered = recover_checkpoint_state(self.run_dir.ckpt_dir)
-        if recovered:
-            print(f"warning: {self.run_dir.ckpt_dir}/checkpoint was missing or unreadable; "
-                  f"rebuilt it from the files on disk (latest {os.path.basename(recovered)})", flush=True)
-        manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.ckpt_dir,
-                                             max_to_keep=self.keep_checkpoints)
-        best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)
-        restored = self.restore(manager)
+        writes = self.role.writes
+        manager = self._resume()
         start = int(self.step.numpy())
-        self.run_dir.record_start(start)
-        self.run_dir.rewind_history(start, ("metrics.jsonl", summaries.OCCUPANCY_FILE))
-        self.best.load(self.run_dir.read_json("best.json"))
-        if restored:
-            print(f"resumed from {restored} at step {start}", flush=True)
-        writer = tf.summary.create_file_writer(self.run_dir.path)
+        best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)
+        writer = tf.summary.create_file_writer(self.run_dir.path) if writes else tf.summary.create_noop_writer()
         progress = Progress(start, self.total_steps)
         metrics = {}
         self._manager = manager
         with writer.as_default(), stop_requests() as stop:
             for step in range(start + 1, self.total_steps + 1):
                 metrics = self._train_step(self._next_batches())
-                if step == start + 1:
+                if step == start + 1 and writes:
                     self.run_dir.write_operative_config(operative_config_fn())
                 if step % self.log_every == 0 or step == self.total_steps:
                     self._log(step, metrics, progress)
-                if step % self.sample_every == 0 or step == self.total_steps:
+                if writes and (step % self.sample_every == 0 or step == self.total_steps):
                     summaries.write_samples(self, step)
                 if step % self.checkpoint_every == 0 or step == self.total_steps:
                     self._check_finite(step, metrics)
-                    manager.save(checkpoint_number=step)
-                if self.eval_every and (step % self.eval_every == 0 or step == self.total_steps):
+                    self._save(step)
+                if writes and self.eval_every and (step % self.eval_every == 0 or step == self.total_steps):
                     self._evaluate(step, best_manager)
-                if stop.requested:
+                if self._stop_requested(stop):
                     writer.flush()
                     self._stop(step, metrics, stop)
         writer.flush()
-        self.export()
-        summaries.save_final_plot(self)
+        if writes:
+            self.export()
+            summaries.save_final_plot(self)
         return {k: float(v) for k, v in metrics.items()}
+
+    def _resume(self):
+        """Restores the newest readable checkpoint of ``ckpt/`` (every worker reads the chief's) and
+        returns the manager this worker saves with: ``ckpt/`` itself for the writer, a temporary
+        ``ckpt/workertemp_<id>/`` for other workers (deleted after each save)."""
+        ckpt_dir = self.run_dir.ckpt_dir
+        if self.role.writes:
+            for temp in glob.glob(os.path.join(ckpt_dir, "ckpt-*_temp")):  # a save cut short by a kill
+                shutil.rmtree(temp, ignore_errors=True)
+            recovered = recover_checkpoint_state(ckpt_dir)
+            if recovered:
+                print(f"warning: {ckpt_dir}/checkpoint was missing or unreadable; "
+                      f"rebuilt it from the files on disk (latest {os.path.basename(recovered)})", flush=True)
+        manager = tf.train.CheckpointManager(self.checkpoint, ckpt_dir, max_to_keep=self.keep_checkpoints)
+        restored = self.restore(manager)
+        start = int(self.step.numpy())
+        if self.role.several:
+            self._check_workers_agree(start)
+        if not self.role.writes:
+            temp_dir = os.path.join(ckpt_dir, f"workertemp_{self.role.task_id}")
+            return tf.train.CheckpointManager(self.checkpoint, temp_dir, max_to_keep=1)
+        self.run_dir.record_start(start)
+        self.run_dir.rewind_history(start, ("metrics.jsonl", summaries.OCCUPANCY_FILE))
+        self.best.load(self.run_dir.read_json("best.json"))
+        if restored:
+            print(f"resumed from {restored} at step {start}", flush=True)
+        return manager
+
+    def _check_workers_agree(self, start):
+        """All workers must resume from one step: the sum and sum of squares of their steps tell."""
+        total, squares, workers = self._worker_sum([start, start * start, 1.0])
+        if abs(workers * squares - total * total) > 0.5:
+            raise RunDirError(
+                f"the workers restored different steps (this one {start}, mean {total / workers:g}): every "
+                f"worker must see the chief's {self.run_dir.ckpt_dir} (one shared --model_dir)")
+
+    def _save(self, step):
+        self._manager.save(checkpoint_number=step)
+        if not self.role.writes:
+            shutil.rmtree(self._manager.directory, ignore_errors=True)
+
+    def _stop_requested(self, stop):
+        """A stop signal here, or with several workers on any worker (all then stop at this step)."""
+        if not self.role.several:
+            return stop.requested
+        return self._worker_sum([float(stop.requested)])[0] > 0
 
     def _stop(self, step, metrics, stop):
         """After a stop signal: checkpoint this step (unless it just was), then TrainingInterrupted."""
         self._check_finite(step, metrics)
-        if self._manager.latest_checkpoint != self._checkpoint_path(step):
-            self._manager.save(checkpoint_number=step)
+        if self._manager.latest_checkpoint != self._checkpoint_path(step) or not self.role.writes:
+            self._save(step)
+        where = self._checkpoint_path(step) if self.role.writes else f"step {step} (the chief's ckpt/)"
+        cause = stop.name if stop.requested else "another worker's stop signal"
         raise TrainingInterrupted(
-            f"{stop.name} at step {step}/{self.total_steps}: checkpoint {self._manager.latest_checkpoint} "
-            f"written; rerun the same command to resume", exit_code=128 + stop.signum)
+            f"{cause} at step {step}/{self.total_steps}: checkpoint {where} written; rerun the same "
+            f"command to resume", exit_code=128 + (stop.signum or signal.SIGTERM))
 
     def _checkpoint_path(self, step):
         return os.path.join(self.run_dir.ckpt_dir, f"ckpt-{step}")
@@ -290,8 +332,9 @@ class Trainer:
         values["steps_per_sec"] = rate
         for k, v in values.items():
             tf.summary.scalar(f"train/{k}", v, step=step)
-        self.run_dir.append_metrics({"step": step, **values})
-        print(progress.line(step, values), flush=True)
+        if self.role.writes:
+            self.run_dir.append_metrics({"step": step, **values})
+            print(progress.line(step, values), flush=True)
 
     def _evaluate(self, step, best_manager):
         """Training-time evaluation: metrics to TensorBoard and metrics.jsonl, best checkpoint kept."""
