@@ -126,3 +126,24 @@ def test_bad_trainer_settings_are_refused_before_the_run_directory_exists(tmp_pa
     with pytest.raises(ConfigError, match=needle):
         Trainer(model_dir=str(tmp_path / "run"))
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_killed_again_and_again_ends_bit_equal_to_an_uninterrupted_one(tmp_path, history_steps):
+    run = tmp_path / "killed"
+    often = [*LONG[:-2], "--gin_param=Trainer.checkpoint_every = 100", "--gin_param=Trainer.total_steps = 800"]
+    for _ in range(3):  # kill -9 at a random point after the first log line, then restart
+        process = subprocess.Popen([*TRAIN, f"--model_dir={run}", *often], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
+        for line in process.stdout:
+            if line.startswith("step "):
+                break
+        time.sleep(np.random.default_rng().uniform(0.0, 1.0))
+        process.kill()
+        process.communicate(timeout=60)
+    for model_dir in (run, tmp_path / "straight"):
+        done = subprocess.run([*TRAIN, f"--model_dir={model_dir}", *often], capture_output=True, text=True,
+                              cwd=ROOT, env=ENV, timeout=300)
+        assert done.returncode == 0, done.stderr
+    for a, b in zip(generator_weights(run), generator_weights(tmp_path / "straight"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert history_steps(run / "metrics.jsonl") == list(range(20, 801, 20))  # each logged step once
