@@ -27,17 +27,17 @@ def _split_tensors(source, split, data_dir):
     return tf.constant(images), tf.constant(labels)
 
 
-def grayscale_dataset(source, split, data_dir, batch_size, seed, repeat, shuffle):
+def grayscale_dataset(source, split, data_dir, batch_size, seed, repeat, shuffle, start=0):
     """Batches (x [B, 28, 28, 1] in [0, 1], digit [B]) of ``source`` ("mnist" | "fashion_mnist")."""
     images, labels = _split_tensors(source, split, data_dir)
 
     def gather(indices):
         return pipeline.unit_pixels(tf.gather(images, indices))[..., None], tf.gather(labels, indices)
 
-    return pipeline.index_batches(labels.shape[0], batch_size, seed, split, shuffle, repeat).map(gather)
+    return pipeline.index_batches(labels.shape[0], batch_size, seed, split, shuffle, repeat, start).map(gather)
 
 
-def stacked_mnist(split, data_dir, batch_size, seed, repeat, shuffle):
+def stacked_mnist(split, data_dir, batch_size, seed, repeat, shuffle, start=0):
     """Batches (x [B, 28, 28, 3] in [0, 1], label [B]) of three random digits stacked as R, G, B.
 
     The three images are drawn independently and uniformly from the split (with replacement);
@@ -54,7 +54,7 @@ def stacked_mnist(split, data_dir, batch_size, seed, repeat, shuffle):
         digits = tf.gather(labels, indices)
         return x, tf.reduce_sum(digits * tf.constant([100, 10, 1], tf.int32), axis=1)
 
-    return pipeline.step_seeds(seed, split, None if repeat else n // batch_size).map(stack)
+    return pipeline.step_seeds(seed, split, None if repeat else n // batch_size, start).map(stack)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,9 +85,9 @@ def colorize(gray, key, recipe):
     return tf.clip_by_value(gray * colors + noise, 0.0, 1.0)
 
 
-def colored_mnist(split, data_dir, batch_size, seed, repeat, shuffle):
+def colored_mnist(split, data_dir, batch_size, seed, repeat, shuffle, start=0):
     """Batches (x [B, 28, 28, 3] in [0, 1], digit [B]) of MNIST digits coloured by ``colored_mnist_recipe``."""
     recipe = colored_mnist_recipe()
-    digits = grayscale_dataset("mnist", split, data_dir, batch_size, seed, repeat, shuffle)
-    keys = pipeline.step_seeds(seed, split)
+    digits = grayscale_dataset("mnist", split, data_dir, batch_size, seed, repeat, shuffle, start)
+    keys = pipeline.step_seeds(seed, split, start=start)
     return tf.data.Dataset.zip((digits, keys)).map(lambda xy, key: (colorize(xy[0], key, recipe), xy[1]))

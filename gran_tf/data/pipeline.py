@@ -17,15 +17,16 @@ def stream_seed(seed, split, stream):
     return tf.constant([seed, len(SPLITS) * stream + SPLITS.index(split)], tf.int64)
 
 
-def step_seeds(seed, split, num_steps=None):
-    """Dataset of per-step stateless keys [2]: infinite, or ``num_steps`` long."""
+def step_seeds(seed, split, num_steps=None, start=0):
+    """Dataset of per-step stateless keys [2] from step ``start``: infinite, or up to ``num_steps``."""
     base = stream_seed(seed, split, STREAM_BATCH)
-    steps = tf.data.Dataset.counter() if num_steps is None else tf.data.Dataset.range(num_steps)
+    steps = tf.data.Dataset.counter(start) if num_steps is None else tf.data.Dataset.range(start, num_steps)
     return steps.map(lambda step: tf.random.experimental.stateless_fold_in(base, step))
 
 
-def index_batches(n, batch_size, seed, split, shuffle, repeat):
-    """Dataset of int32 index batches [batch_size] over range(n), one permutation per epoch.
+def index_batches(n, batch_size, seed, split, shuffle, repeat, start=0):
+    """Dataset of int32 index batches [batch_size] over range(n), one permutation per epoch,
+    from batch ``start`` on (its epoch's permutation is drawn directly: no batch is replayed).
 
     Batches run across epoch boundaries when repeating; the last partial batch is dropped.
     """
@@ -38,8 +39,9 @@ def index_batches(n, batch_size, seed, split, shuffle, repeat):
             indices = tf.random.experimental.stateless_shuffle(indices, seed=key)
         return tf.data.Dataset.from_tensor_slices(indices)
 
-    epochs = tf.data.Dataset.counter() if repeat else tf.data.Dataset.range(1)
-    return epochs.flat_map(epoch_indices).batch(batch_size, drop_remainder=True)
+    first_epoch, offset = divmod(start * batch_size, n) if repeat else (0, start * batch_size)
+    epochs = tf.data.Dataset.counter(first_epoch) if repeat else tf.data.Dataset.range(1)
+    return epochs.flat_map(epoch_indices).skip(offset).batch(batch_size, drop_remainder=True)
 
 
 def unit_pixels(images):

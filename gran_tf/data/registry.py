@@ -70,7 +70,7 @@ def _to_pixel_range(x, pixel_range):
 
 @gin.configurable(denylist=["batch_size", "seed"])
 def make_dataset(name=gin.REQUIRED, batch_size=100, seed=0, split="train", pixel_range="unit",
-                 data_dir=None, repeat=True, shuffle=True):
+                 data_dir=None, repeat=True, shuffle=True, start=0):
     """Batches (x float32 [batch_size, ...], label int32 [batch_size]) of the dataset ``name``.
 
     Images are NHWC in [0, 1] ("unit") or [-1, 1] ("symmetric"); points are [B, D] with the
@@ -79,14 +79,18 @@ def make_dataset(name=gin.REQUIRED, batch_size=100, seed=0, split="train", pixel
     given ``seed`` (the tfds image sets also depend on the global TF seed through tf.data's
     shuffle). Raises ConfigError for unknown names/options, DataUnavailableError when the
     data is not on this machine.
+
+    ``start`` begins at that batch: the same batches as ``make_dataset(...).skip(start)``,
+    computed directly for the point sets and the MNIST family (stateless in the batch index), so
+    a resumed run replays nothing; the tfds image sets read and drop the skipped batches.
     """
     spec = dataset_spec(name)
     _check_choice("split", split, SPLITS)
     _check_choice("pixel_range", pixel_range, PIXEL_RANGES)
     if spec.kind == "points":
-        dataset = synthetic.mixture_dataset(name, batch_size, seed, split, repeat)
+        dataset = synthetic.mixture_dataset(name, batch_size, seed, split, repeat, start)
     else:
-        dataset = _IMAGE_BUILDERS[name](split, data_dir, batch_size, seed, repeat, shuffle)
+        dataset = _IMAGE_BUILDERS[name](split, data_dir, batch_size, seed, repeat, shuffle, start)
         dataset = dataset.map(lambda x, y: (_to_pixel_range(x, pixel_range), y))
     _check_shape(name, dataset, spec)
     return dataset

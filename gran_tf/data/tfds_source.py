@@ -103,8 +103,11 @@ def _read_examples(source, split, data_dir, seed, shuffle):
     return tf.data.Dataset.sample_from_datasets(parts, seed=seed, stop_on_empty_dataset=False)
 
 
-def tfds_image_dataset(name, split, data_dir, batch_size, seed, repeat, shuffle):
-    """Batches (x [B, H, W, 3] in [0, 1], label [B]) of a tfds image set; label -1 where it has none."""
+def tfds_image_dataset(name, split, data_dir, batch_size, seed, repeat, shuffle, start=0):
+    """Batches (x [B, H, W, 3] in [0, 1], label [B]) of a tfds image set; label -1 where it has none.
+
+    ``start`` skips batches by reading them (tf.data's shuffle buffer has no random access), so
+    resuming a tfds run costs time proportional to the batches already seen."""
     source = TFDS_IMAGE_SOURCES[name]
     tfds_split = "train" if split == "train" else source.held_out_split
     examples = _read_examples(source, tfds_split, data_dir, seed, shuffle)
@@ -115,5 +118,5 @@ def tfds_image_dataset(name, split, data_dir, batch_size, seed, repeat, shuffle)
         images = images.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         images = images.repeat()
-    batches = images.batch(batch_size, drop_remainder=True)
+    batches = images.batch(batch_size, drop_remainder=True).skip(start)
     return batches.map(lambda x, y: (pipeline.unit_pixels(x), y)).prefetch(tf.data.AUTOTUNE)

@@ -170,11 +170,13 @@ class Trainer:
     def _make_iterator(self):
         """The distributed batch iterator, positioned after the batches already consumed.
 
-        Pipelines are deterministic functions of (seed, batch index), so skipping reproduces
-        the exact data position of a resumed run on any strategy.
+        Pipelines are deterministic functions of (seed, batch index): a resumed run's pipeline
+        starts at its batch directly (``make_dataset(start=...)``), on any strategy.
         """
         consumed = int(self.step.numpy()) * self.updater.batches_per_step
-        return iter(self.strategy.experimental_distribute_dataset(self._batches.skip(consumed)))
+        batches = self._batches if consumed == 0 else gdata.make_dataset(
+            self.dataset_name, batch_size=self.batch_size, seed=self.seed, start=consumed)
+        return iter(self.strategy.experimental_distribute_dataset(batches))
 
     def _next_batches(self):
         if self._iterator is None:
