@@ -97,7 +97,7 @@ class Trainer:
                  g_optimizer=keras.optimizers.Adam, d_optimizer=keras.optimizers.Adam,
                  log_every=100, sample_every=500, checkpoint_every=1000, keep_checkpoints=3,
                  n_samples=64, jit_compile=False, strategy=None, eval_every=0, eval_metrics=(),
-                 eval_samples=None, best_metric=None, best_mode="max"):
+                 eval_samples=None, best_metric=None, best_mode="max", steps_per_loop=1):
         self.run_dir, self._manager = RunDir(model_dir), None
         # Every setting is checked here, before the run directory is touched.
         self.total_steps, self.seed = integer_setting("total_steps", total_steps, 1), integer_setting("seed", seed)
@@ -110,6 +110,11 @@ class Trainer:
         run_metrics.check_names(self.eval_metrics)
         if eval_samples is not None:
             eval_samples = integer_setting("eval_samples", eval_samples, 1)
+        self.steps_per_loop = integer_setting("steps_per_loop", steps_per_loop, 1)
+        for name in ("log_every", "sample_every", "checkpoint_every", "eval_every"):
+            if getattr(self, name) % self.steps_per_loop:
+                raise ConfigError(f"Trainer.{name} ({getattr(self, name)}) is not a multiple of "
+                                  f"Trainer.steps_per_loop ({self.steps_per_loop}): I/O happens between loops")
         self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
         self.updater = updater or Alternating()
         self.strategy = strategy or make_strategy()
@@ -140,6 +145,8 @@ class Trainer:
         self._iterator = None
         self._check_generator_output()
         self._train_step = tf.function(self._distributed_step, jit_compile=self.jit_compile)
+        # The multi-step loop stays outside XLA (it reads the iterator); each step inside is compiled.
+        self._train_loop = tf.function(self._distributed_loop)
 
     @property
     def generator(self):
@@ -167,6 +174,30 @@ class Trainer:
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                 for k, v in per_replica.items()}
 
+    def _distributed_loop(self, iterator, num_steps):
+        """``num_steps`` (>= 1) training steps in one call, an in-graph loop over the distributed
+        iterator (as Orbit and Keras' steps_per_execution do); returns the last step's metrics."""
+        metrics = self._train_step(self._batches_from(iterator))
+        for _ in tf.range(num_steps - 1):
+            metrics = self._train_step(self._batches_from(iterator))
+        return metrics
+
+    def _batches_from(self, iterator):
+        return tuple(next(iterator) for _ in range(self.updater.batches_per_step))
+
+    def _next_batches(self):
+        if self._iterator is None:
+            self._iterator = self._make_iterator()
+        return self._batches_from(self._iterator)
+
+    def _run_steps(self, n):
+        """n training steps: one call per step when steps_per_loop is 1, else one in-graph loop."""
+        if self.steps_per_loop == 1:
+            return self._train_step(self._next_batches())
+        if self._iterator is None:
+            self._iterator = self._make_iterator()
+        return self._train_loop(self._iterator, tf.constant(n, tf.int64))
+
     def _make_iterator(self):
         """The distributed batch iterator, positioned after the batches already consumed.
 
@@ -177,11 +208,6 @@ class Trainer:
         batches = self._batches if consumed == 0 else gdata.make_dataset(
             self.dataset_name, batch_size=self.batch_size, seed=self.seed, start=consumed)
         return iter(self.strategy.experimental_distribute_dataset(batches))
-
-    def _next_batches(self):
-        if self._iterator is None:
-            self._iterator = self._make_iterator()
-        return tuple(next(self._iterator) for _ in range(self.updater.batches_per_step))
 
     def restore(self, manager):
         """Restores the newest readable checkpoint, with a warning line for each unreadable one
@@ -203,10 +229,12 @@ class Trainer:
         return None
 
     def train_steps(self, n):
-        """Runs n steps without I/O (tests, benchmarks); returns the last step's metrics."""
-        metrics = {}
-        for _ in range(n):
-            metrics = self._train_step(self._next_batches())
+        """Runs n steps, in loops of steps_per_loop, without I/O (tests, benchmarks); returns the
+        last step's metrics."""
+        metrics, done = {}, 0
+        while done < n:
+            chunk = min(self.steps_per_loop, n - done)
+            metrics, done = self._run_steps(chunk), done + chunk
         return {k: float(v) for k, v in metrics.items()}
 
     def fixed_z(self):
@@ -241,10 +269,12 @@ class Trainer:
         progress = Progress(start, self.total_steps)
         metrics = {}
         self._manager = manager
+        step = start
         with writer.as_default(), stop_requests() as stop:
-            for step in range(start + 1, self.total_steps + 1):
-                metrics = self._train_step(self._next_batches())
-                if step == start + 1 and writes:
+            while step < self.total_steps:  # loops of steps_per_loop steps; I/O at their ends
+                chunk = min(self.steps_per_loop, self.total_steps - step)
+                metrics, step = self._run_steps(chunk), step + chunk
+                if step == start + chunk and writes:
                     self.run_dir.write_operative_config(operative_config_fn())
                 if step % self.log_every == 0 or step == self.total_steps:
                     self._log(step, metrics, progress)

@@ -8,6 +8,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 import gran_tf.models  # noqa: F401  (registers the model classes for load_model)
 
@@ -27,16 +28,16 @@ def free_ports(n):
     return ports
 
 
-def start_workers(model_dirs, total_steps):
+def start_workers(model_dirs, total_steps, *params):
     """Starts worker 0 (the chief) and worker 1 with their model_dirs; returns the processes."""
     cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
     processes = []
     for index, model_dir in enumerate(model_dirs):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
                    TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        params = [f"--gin_param={p}" for p in [*RING, f"Trainer.total_steps = {total_steps}"]]
+        bindings = [f"--gin_param={p}" for p in [*RING, f"Trainer.total_steps = {total_steps}", *params]]
         processes.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "launch", "train.py"),
-                                           f"--model_dir={model_dir}", *params], stdout=subprocess.PIPE,
+                                           f"--model_dir={model_dir}", *bindings], stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env))
     return processes
 
@@ -54,9 +55,10 @@ def generator_weights(model_dir):
     return [w.numpy() for w in model.weights]
 
 
-def test_on_a_shared_model_dir_only_the_chief_writes(tmp_path):
+@pytest.mark.parametrize("loop", [1, 10])
+def test_on_a_shared_model_dir_only_the_chief_writes(tmp_path, loop):
     run = tmp_path / "run"
-    results = finish(start_workers([run, run], 40))
+    results = finish(start_workers([run, run], 40, f"Trainer.steps_per_loop = {loop}"))
     assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
     assert len(list(run.glob("events.out.tfevents.*"))) == 1
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

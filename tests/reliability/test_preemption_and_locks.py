@@ -52,20 +52,24 @@ def generator_weights(model_dir):
     return [w.numpy() for w in model.weights]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tmp_path, signum):
+@pytest.mark.parametrize("signum,loop", [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 10)],
+                         ids=["SIGTERM", "SIGINT", "SIGTERM-10-steps-per-loop"])
+def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tmp_path, signum, loop):
+    """With steps_per_loop, the stop comes at a loop's end; the resumed run, looped, equals the
+    uninterrupted one-step-per-call run exactly."""
     run = tmp_path / "interrupted"
-    code, err = signal_after_first_log(start(run), signum)
+    looped = [f"--gin_param=Trainer.steps_per_loop = {loop}"]
+    code, err = signal_after_first_log(start(run, *looped), signum)
     assert code == 128 + signum, err
     assert "Traceback" not in err
     (line,) = error_lines(err)
     assert f"{signal.Signals(signum).name} at step " in line and "rerun the same command" in line
     step = int(line.split(" at step ")[1].split("/")[0])
-    assert 20 <= step < 1500
+    assert 20 <= step < 1500 and step % loop == 0
     assert (run / "ckpt" / f"ckpt-{step}.index").is_file()
     assert not (run / "export").exists() or not os.listdir(run / "export")  # unfinished: nothing exported
 
-    resumed = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG], capture_output=True, text=True,
+    resumed = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG, *looped], capture_output=True, text=True,
                              cwd=ROOT, env=ENV, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed from {run / 'ckpt' / f'ckpt-{step}'} at step {step}" in resumed.stdout
