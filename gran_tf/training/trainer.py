@@ -255,8 +255,9 @@ class Trainer:
         except (OSError, tf.errors.ResourceExhaustedError) as err:
             if not is_storage_error(err):
                 raise
-            raise RunDirError(f"cannot write to {self.run_dir.path} ({' '.join(str(err).split())[:120]}); "
-                              f"{self._last_checkpoint_note()}") from None
+            reason = err.strerror if isinstance(err, OSError) else "No space left on device"
+            raise RunDirError(f"cannot write to {self.run_dir.path} ({reason}); {self._last_checkpoint_note()}; "
+                              f"rerun the same command to resume once there is room") from None
         finally:
             self.run_dir.unlock()
 

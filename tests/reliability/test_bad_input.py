@@ -1,6 +1,7 @@
 """Faults that must end in one clear error, with the run directory untouched or resumable."""
 import errno
 import json
+import subprocess
 
 import pytest
 
@@ -39,6 +40,31 @@ def test_a_full_disk_stops_with_one_error_and_the_run_resumes(tmp_path, train_ri
     monkeypatch.undo()
     train_ring(run, 6)  # space freed: resumes from ckpt-3
     assert history_steps(run / "metrics.jsonl") == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 300 KiB tmpfs (root only; skipped elsewhere), unmounted afterwards."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_really_full_disk_stops_with_one_error_and_the_run_resumes_when_there_is_space(
+        small_disk, train_ring, history_steps):
+    run = small_disk / "run"
+    with pytest.raises(RunDirError, match="No space left"):
+        train_ring(run, 200)  # a scatter PNG every step fills 300 KiB within a few steps
+    assert (run / "config.gin").is_file()
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    train_ring(run, 12)
+    assert history_steps(run / "metrics.jsonl") == list(range(1, 13))
 
 
 def test_appending_after_a_torn_line_starts_a_new_line(tmp_path):
