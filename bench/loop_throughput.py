@@ -1,6 +1,7 @@
 """Milliseconds per training step: one step per call vs Trainer.steps_per_loop, XLA off and on.
 
     python bench/loop_throughput.py [--configs ring ring_unrolled10 ...] [--rounds 3]
+    python bench/loop_throughput.py --dispatch      # ring at batch 512 vs 16: kernels vs overhead
 
 Every (config, steps_per_loop, jit_compile) variant is built once in this process and timed in
 interleaved rounds (the fastest round counts), so the ratios in each config's rows are measured
@@ -38,11 +39,27 @@ def ms_per_step(trainer, steps):
     return 1000 * (time.perf_counter() - start) / steps
 
 
+def dispatch_table(rounds):
+    """The ring step at batch 512 and 16, one step per call and loops of 50: the batch-16 loop
+    is the step's fixed cost (dispatch, per-op overhead), the rest at 512 is kernel time."""
+    print("| ring batch | steps/call | ms / step |\n|---:|---:|---:|")
+    for batch in (512, 16):
+        for n in (1, 50):
+            config.parse(["ring"], [f"Trainer.batch_size = {batch}", f"Trainer.steps_per_loop = {n}"])
+            trainer = Trainer(model_dir=tempfile.mkdtemp(prefix="bench_ring_"))
+            trainer.train_steps(100)
+            best = min(ms_per_step(trainer, 400) for _ in range(rounds))
+            print(f"| {batch} | {n} | {best:.2f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--dispatch", action="store_true", help="only the batch 512 vs 16 ring table")
     args = parser.parse_args()
+    if args.dispatch:
+        return dispatch_table(args.rounds)
     print("| config | steps/call | XLA | ms / step | x one step per call, XLA off | trace+compile (s) |")
     print("|---|---:|---|---:|---:|---:|")
     for name in args.configs:
