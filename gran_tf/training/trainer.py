@@ -185,18 +185,19 @@ class Trainer:
     def _batches_from(self, iterator):
         return tuple(next(iterator) for _ in range(self.updater.batches_per_step))
 
-    def _next_batches(self):
+    def _current_iterator(self):
         if self._iterator is None:
             self._iterator = self._make_iterator()
-        return self._batches_from(self._iterator)
+        return self._iterator
+
+    def _next_batches(self):
+        return self._batches_from(self._current_iterator())
 
     def _run_steps(self, n):
         """n training steps: one call per step when steps_per_loop is 1, else one in-graph loop."""
         if self.steps_per_loop == 1:
             return self._train_step(self._next_batches())
-        if self._iterator is None:
-            self._iterator = self._make_iterator()
-        return self._train_loop(self._iterator, tf.constant(n, tf.int64))
+        return self._train_loop(self._current_iterator(), tf.constant(n, tf.int64))
 
     def _make_iterator(self):
         """The distributed batch iterator, positioned after the batches already consumed.
