@@ -13,6 +13,10 @@ tie. "r_test ≈ 1" means |r_test − 1| <= ``tolerance`` (default 0.1). The pap
 tolerance, and its Table 1 declares winners at r_test = 0.79 and 1.29, so it applied none
 consistently; pass ``tolerance=0.3`` to accept those battles.
 
+Each ratio comes with a bootstrap confidence interval (``intervals``): test images are resampled
+once for both discriminators (they judge the same images), and each generator's samples
+separately, so a tie can be told apart from noise.
+
 Zero denominators are reported, never divided: a ratio is ``finite``, ``infinite`` (x / 0 with
 x > 0) or ``undefined`` (0 / 0), with ``value`` None in the last two cases. Eq. 11 reads them as
 follows. r_test undefined: both discriminators make no test errors, so they generalise equally
@@ -30,6 +34,8 @@ from gran_tf.errors import GranError
 
 THRESHOLD = 0.5  # real ⇔ D(x) > 0.5
 DEFAULT_TEST_RATIO_TOLERANCE = 0.1
+BOOTSTRAP_REPLICATES = 2000
+CONFIDENCE = 0.95
 FINITE, INFINITE, UNDEFINED = "finite", "infinite", "undefined"
 M1, M2, TIE = "M1", "M2", "tie"
 # The 2x2 table of paper Figure 6: (discriminator, images) -> key of BattleResult.errors.
@@ -52,13 +58,40 @@ def discriminator_probs(d, x, batch_size=1000):
     return probs
 
 
-def error_rate(probs, is_real):
-    """Fraction of ``probs`` on the wrong side of 0.5: real images with D <= 0.5, fakes with D > 0.5."""
+def mistakes(probs, is_real):
+    """bool [N]: which of ``probs`` lie on the wrong side of 0.5 (real with D <= 0.5, fake with D > 0.5)."""
     probs = np.asarray(probs, dtype=np.float64).reshape(-1)
     if probs.size == 0:
         raise GranError("error rate of an empty set of discriminator outputs")
     said_real = probs > THRESHOLD
-    return float(np.mean(~said_real if is_real else said_real))
+    return ~said_real if is_real else said_real
+
+
+def error_rate(probs, is_real):
+    """Fraction of ``probs`` on the wrong side of 0.5: real images with D <= 0.5, fakes with D > 0.5."""
+    return float(np.mean(mistakes(probs, is_real)))
+
+
+def bootstrap_ratio_interval(numerator_wrong, denominator_wrong, paired, replicates=BOOTSTRAP_REPLICATES,
+                             confidence=CONFIDENCE, seed=0):
+    """Percentile bootstrap interval [lo, hi] of mean(numerator_wrong) / mean(denominator_wrong).
+
+    ``paired``: both come from the same images (r_test), resampled together; else each set is
+    resampled on its own (r_sample). Replicates with a zero denominator count as +inf (x/0) and
+    are dropped when 0/0; None if no replicate is defined.
+    """
+    rng = np.random.default_rng(seed)
+    num, den = np.asarray(numerator_wrong, np.float64), np.asarray(denominator_wrong, np.float64)
+    i = rng.integers(0, len(num), size=(replicates, len(num)))
+    j = i if paired else rng.integers(0, len(den), size=(replicates, len(den)))
+    top, bottom = num[i].mean(axis=1), den[j].mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = top / bottom
+    ratios = ratios[~np.isnan(ratios)]
+    if ratios.size == 0:
+        return None
+    tail = 100 * (1 - confidence) / 2  # bounds are replicate values (no interpolation: x/0 stays inf)
+    return [float(np.percentile(ratios, tail, method="lower")), float(np.percentile(ratios, 100 - tail, method="higher"))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +147,7 @@ class BattleResult:
     tolerance: float
     winner: str
     reason: str
+    intervals: dict = None  # {"r_test": [lo, hi] | None, "r_sample": ..., "confidence": 0.95}
 
     @property
     def winner_name(self):
@@ -150,9 +184,16 @@ class BattleResult:
             f"| D2 ({b}) | D2(G1(z)) {e['d2_g1']:.4f} · D2(x_test) {e['d2_test']:.4f} "
             f"| D2(G2(z)) {e['d2_g2']:.4f} · D2(x_train) {e['d2_train']:.4f} |",
             "",
-            f"Error rates (threshold {THRESHOLD}). r_test = {self.r_test}, r_sample = {self.r_sample}, "
-            f"tolerance {self.tolerance}: winner **{self.winner_name or 'tie'}** ({self.reason}).",
+            f"Error rates (threshold {THRESHOLD}). r_test = {self.r_test}{self._interval('r_test')}, "
+            f"r_sample = {self.r_sample}{self._interval('r_sample')}, tolerance {self.tolerance}: "
+            f"winner **{self.winner_name or 'tie'}** ({self.reason}).",
         ])
+
+    def _interval(self, key):
+        if not self.intervals or self.intervals.get(key) is None:
+            return ""
+        lo, hi = self.intervals[key]
+        return f" ({100 * self.intervals['confidence']:g}% bootstrap interval {lo:.3f}-{hi:.3f})"
 
 
 def battle(d1, g1_samples, d2, g2_samples, x_train, x_test,
@@ -161,21 +202,26 @@ def battle(d1, g1_samples, d2, g2_samples, x_train, x_test,
     if tolerance < 0:
         raise GranError(f"tolerance must be >= 0, got {tolerance}")
 
-    def err(d, x, is_real):
-        return error_rate(discriminator_probs(d, x, batch_size), is_real)
+    def wrong(d, x, is_real):
+        return mistakes(discriminator_probs(d, x, batch_size), is_real)
 
-    errors = {
-        "d1_g1": err(d1, g1_samples, False), "d1_train": err(d1, x_train, True),
-        "d1_g2": err(d1, g2_samples, False), "d1_test": err(d1, x_test, True),
-        "d2_g1": err(d2, g1_samples, False), "d2_test": err(d2, x_test, True),
-        "d2_g2": err(d2, g2_samples, False), "d2_train": err(d2, x_train, True),
+    judged = {
+        "d1_g1": wrong(d1, g1_samples, False), "d1_train": wrong(d1, x_train, True),
+        "d1_g2": wrong(d1, g2_samples, False), "d1_test": wrong(d1, x_test, True),
+        "d2_g1": wrong(d2, g1_samples, False), "d2_test": wrong(d2, x_test, True),
+        "d2_g2": wrong(d2, g2_samples, False), "d2_train": wrong(d2, x_train, True),
     }
+    errors = {key: float(np.mean(value)) for key, value in judged.items()}
     r_test = ErrorRatio.of(errors["d1_test"], errors["d2_test"])  # Eq. 10
     r_sample = ErrorRatio.of(errors["d1_g2"], errors["d2_g1"])  # Eq. 10
     winner, reason = decide_winner(r_test, r_sample, tolerance)  # Eq. 11
     counts = {"n_g1": len(g1_samples), "n_g2": len(g2_samples),
               "n_train": len(x_train), "n_test": len(x_test)}
-    return BattleResult(tuple(names), errors, counts, r_test, r_sample, float(tolerance), winner, reason)
+    intervals = {"confidence": CONFIDENCE,
+                 "r_test": bootstrap_ratio_interval(judged["d1_test"], judged["d2_test"], paired=True),
+                 "r_sample": bootstrap_ratio_interval(judged["d1_g2"], judged["d2_g1"], paired=False)}
+    return BattleResult(tuple(names), errors, counts, r_test, r_sample, float(tolerance), winner, reason,
+                        intervals)
 
 
 @dataclasses.dataclass
@@ -215,7 +261,8 @@ def league(results):
             row["ties" if winner is None else "wins" if winner == name else "losses"] += 1
         matches.append({"m1": a, "m2": b, "winner": winner,
                         "r_test": result.r_test.value, "r_test_status": result.r_test.status,
-                        "r_sample": result.r_sample.value, "r_sample_status": result.r_sample.status})
+                        "r_sample": result.r_sample.value, "r_sample_status": result.r_sample.status,
+                        "intervals": result.intervals})
     for row in table.values():
         row["score"] = row["wins"] + 0.5 * row["ties"]
     rows = sorted(table.values(), key=lambda r: (-r["score"], -r["wins"], r["name"]))

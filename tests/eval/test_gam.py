@@ -171,3 +171,49 @@ def test_load_samples_npz(tmp_path):
         gam.load_samples_npz(tmp_path / "junk.npz")
     with pytest.raises(GranError, match="no samples file"):
         gam.load_samples_npz(tmp_path / "missing.npz")
+
+
+def bernoulli_column(rng, n, p_real):
+    """n scalar images that threshold(0.5) calls real with probability p_real."""
+    return (rng.uniform(size=(n, 1)) < p_real) * 0.9 + 0.05
+
+
+def test_bootstrap_intervals_cover_the_known_ratios_and_shrink_with_more_images():
+    # D1 = D2 = [x > 0.5]; test images are called fake (errors) at 20%, G2 fools D1 30%, G1 fools D2 15%:
+    # true r_test = 1 (the same discriminator on the same images), true r_sample = 0.30 / 0.15 = 2.
+    rng = np.random.default_rng(0)
+    widths = {}
+    for n in (500, 8000):
+        x_test = bernoulli_column(rng, n, 0.8)
+        result = gam.battle(threshold(0.5), bernoulli_column(rng, n, 0.15), threshold(0.5),
+                            bernoulli_column(rng, n, 0.30), x_test, x_test)
+        assert result.intervals["r_test"] == [1.0, 1.0]  # paired: identical judgements, no spread
+        lo, hi = result.intervals["r_sample"]
+        assert lo < 2.0 < hi and lo < result.r_sample.value < hi
+        widths[n] = hi - lo
+    assert 2.5 < widths[500] / widths[8000] < 6.0  # ~ sqrt(16) = 4: the interval shrinks as 1/sqrt(n)
+
+
+def test_a_generator_against_itself_is_a_statistical_tie_at_1000_samples():
+    """Two draws of one generator, judged by one discriminator: r_sample = 1 up to sampling error,
+    and the 95% interval covers 1 for (about) 95% of seeds."""
+    covered, values = 0, []
+    for seed in range(40):
+        rng = np.random.default_rng(100 + seed)
+        x_test = bernoulli_column(rng, 1000, 0.8)
+        g1, g2 = bernoulli_column(rng, 1000, 0.3), bernoulli_column(rng, 1000, 0.3)
+        result = gam.battle(threshold(0.5), g1, threshold(0.5), g2, x_test, x_test)
+        lo, hi = result.intervals["r_sample"]
+        covered += lo <= 1.0 <= hi
+        values.append(result.r_sample.value)
+    assert covered >= 34  # 95% of 40 is 38; binomial 1% lower tail is 34
+    # Each error rate has relative s.d. sqrt((1 - p) / (n p)) = 0.048 at p = 0.3, n = 1000; the ratio
+    # of two independent ones sqrt(2) times that: 0.068.
+    assert 0.05 < np.std(values) < 0.085
+
+
+def test_intervals_reach_the_json_and_the_markdown():
+    result = gam.battle(threshold(0.5), G1, threshold(0.3), G2, X_TRAIN, X_TEST, names=("A", "B"))
+    again = gam.BattleResult.from_dict(json.loads(result.to_json()))
+    assert again.intervals == result.intervals and again.intervals["confidence"] == 0.95
+    assert "bootstrap interval" in result.to_markdown()
