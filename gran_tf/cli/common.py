@@ -1,4 +1,5 @@
 """Shared entry-point plumbing: user errors become one line on stderr and exit code 2."""
+import logging
 import sys
 
 from gran_tf.errors import ConfigError, GranError
@@ -27,7 +28,14 @@ def run_main(main):
 
 
 def absl_entry(main):
-    """The console-script entry of an absl-flags command: parse flags, then ``run_main(main)``."""
+    """The console-script entry of an absl-flags command: parse flags, then ``run_main(main)``,
+    with TensorFlow's Python INFO lines (checkpoint sharding, collective set-up) kept off."""
     from absl import app
+    from absl import logging as absl_logging
 
-    app.run(lambda argv: run_main(main))
+    def entry(argv):
+        absl_logging.set_verbosity(absl_logging.WARNING)
+        logging.getLogger("tensorflow").setLevel(logging.WARNING)
+        run_main(main)
+
+    app.run(entry)
