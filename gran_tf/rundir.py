@@ -159,7 +159,7 @@ class RunDir:
                 continue
             with open(path, encoding="utf-8") as f:
                 lines = f.read().splitlines()
-            kept = [line for line in lines if _step_of(line) is not None and _step_of(line) <= step]
+            kept = [line for line in lines if (line_step := _step_of(line)) is not None and line_step <= step]
             if kept != lines:
                 self._write_text(name, "".join(line + "\n" for line in kept))
 
