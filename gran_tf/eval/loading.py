@@ -79,7 +79,7 @@ def distinct_names(paths):
     it apart from the others: sweep layouts ``<out>/<config>/seed<k>`` share basenames."""
     parts = [os.path.abspath(p).rstrip(os.sep).split(os.sep) for p in paths]
     if len({tuple(p) for p in parts}) < len(parts):
-        raise ConfigError("a run directory is given twice: a model cannot battle itself")
+        raise ConfigError("a run directory is given twice (a run cannot be compared with itself)")
     for k in range(1, max(map(len, parts)) + 1):
         names = ["/".join(p[-k:]) for p in parts]
         if len(set(names)) == len(names):
