@@ -57,6 +57,18 @@ def _step_of(line):
     return record.get("step") if isinstance(record, dict) and isinstance(record.get("step"), int) else None
 
 
+def checkpoint_number(path):
+    """The step N of a checkpoint prefix ``.../ckpt-N``."""
+    return int(path.rsplit("-", 1)[1])
+
+
+def checkpoint_steps(ckpt_dir):
+    """Sorted steps N of the ``ckpt-N`` checkpoints whose index file is in ``ckpt_dir``."""
+    if not os.path.isdir(ckpt_dir):
+        return []
+    return sorted(int(m.group(1)) for m in (re.fullmatch(r"ckpt-(\d+)\.index", f) for f in os.listdir(ckpt_dir)) if m)
+
+
 class RunDir:
     def __init__(self, path):
         self.path = os.path.abspath(path)

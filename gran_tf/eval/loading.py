@@ -12,7 +12,7 @@ import gran_tf.models  # noqa: F401  (registers the model classes for keras.mode
 from gran_tf import config
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
-from gran_tf.rundir import RunDir
+from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps
 
 
 @dataclasses.dataclass
@@ -97,7 +97,7 @@ def _export_step(run_dir):
     if record:
         return record["step"]
     latest = tf.train.latest_checkpoint(run_dir.ckpt_dir)
-    return int(latest.rsplit("-", 1)[1]) if latest else None
+    return checkpoint_number(latest) if latest else None
 
 
 def _restore_weights(run_dir, generator, discriminator, checkpoint):
@@ -109,7 +109,7 @@ def _restore_weights(run_dir, generator, discriminator, checkpoint):
     else:
         path = os.path.join(run_dir.ckpt_dir, f"ckpt-{checkpoint}")
         if not os.path.exists(path + ".index"):
-            kept = sorted(int(f[5:-6]) for f in os.listdir(run_dir.ckpt_dir) if re.fullmatch(r"ckpt-\d+\.index", f))
+            kept = checkpoint_steps(run_dir.ckpt_dir)
             raise RunDirError(f"{run_dir.path} has no checkpoint at step {checkpoint} (kept: {kept or 'none'})")
     step = tf.Variable(0, dtype=tf.int64)
     status = tf.train.Checkpoint(step=step, generator=generator, discriminator=discriminator).restore(path)

@@ -8,7 +8,6 @@ import errno
 import glob
 import math
 import os
-import re
 import shutil
 import signal
 import time
@@ -22,7 +21,7 @@ from gran_tf import data as gdata
 from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
-from gran_tf.rundir import RunDir
+from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps
 from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
 from gran_tf.training import summaries
 from gran_tf.training.preemption import stop_requests
@@ -45,8 +44,7 @@ def recover_checkpoint_state(ckpt_dir):
     that a run with checkpoints never silently starts over; returns the recovered latest path."""
     if tf.train.latest_checkpoint(ckpt_dir):
         return None
-    numbers = sorted(int(m.group(1)) for m in (re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(p))
-                                               for p in glob.glob(os.path.join(ckpt_dir, "ckpt-*.index"))) if m)
+    numbers = checkpoint_steps(ckpt_dir)
     if not numbers:
         return None
     paths = [os.path.join(ckpt_dir, f"ckpt-{n}") for n in numbers]
@@ -57,9 +55,6 @@ def recover_checkpoint_state(ckpt_dir):
                                                last_preserved_timestamp=min(times) - 1)
     return paths[-1]
 
-
-def checkpoint_number(path):
-    return int(path.rsplit("-", 1)[1])
 
 
 def is_storage_error(err):
