@@ -31,7 +31,8 @@ def weights(trainer):
 
 def test_without_the_proximal_term_it_is_first_order_unrolling(tmp_path, float32_paths):
     prox = ring_trainer(tmp_path, "prox", updater=Proximal(steps=3, prox_weight=0.0))
-    unrolled = ring_trainer(tmp_path, "unrolled", updater=Unrolled(steps=3, second_order=False, inner_optimizer="sgd"))
+    unrolled = ring_trainer(tmp_path, "unrolled", updater=Unrolled(
+        steps=3, second_order=False, inner_optimizer="sgd", objective="generator", simultaneous=False))
     prox.train_steps(2), unrolled.train_steps(2)
     # Two updaters' code paths for one update (float32 tolerance); a proximal term that did not
     # vanish at weight 0, or a look-ahead from the wrong anchor, moves weights by far more.

@@ -7,11 +7,11 @@ from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.errors import ConfigError
 from gran_tf.models.mlp import MLPDiscriminator, MLPGenerator
-from gran_tf.training.losses import NonSaturating
+from gran_tf.training.losses import Minimax, NonSaturating
 from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import Alternating, GANState, Unrolled
-from gran_tf.training.updaters.base import d_step, global_mean
-from gran_tf.training.updaters.functional import FunctionalAdam, StatelessModel, functional_optimizer
+from gran_tf.training.updaters.base import d_step, global_mean, sample_z
+from gran_tf.training.updaters.functional import FunctionalAdam, StatelessModel, current_values, functional_optimizer
 from gran_tf.training.updaters.unrolled import look_ahead
 
 RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
@@ -31,7 +31,7 @@ def weights(trainer):
 
 def test_zero_steps_reproduce_alternating_exactly(tmp_path):
     alternating = ring_trainer(tmp_path, "alt", updater=Alternating())
-    unrolled = ring_trainer(tmp_path, "unrolled", updater=Unrolled(steps=0))
+    unrolled = ring_trainer(tmp_path, "unrolled", updater=Unrolled(steps=0, objective="generator", simultaneous=False))
     a, u = alternating.train_steps(3), unrolled.train_steps(3)
     assert a == u
     for x, y in zip(weights(alternating), weights(unrolled)):
@@ -78,32 +78,92 @@ def finite_difference_gradient(loss_fn, variables, eps=1e-6):
     return grads
 
 
+def surrogate(updater, state, real, z, step, stream):
+    return updater.surrogate_loss(state, real, state.generator(z, training=True), step, stream)
+
+
+@pytest.mark.parametrize("objective", ["value", "generator"])
 @pytest.mark.parametrize("inner", ["sgd", "adam"])
-def test_unrolled_generator_gradient_matches_finite_differences(float64_state, inner):
+def test_unrolled_generator_gradient_matches_finite_differences(float64_state, inner, objective):
     state, real, z = float64_state
     theta = state.generator.trainable_variables
-    unrolled = Unrolled(steps=3, inner_optimizer=inner)
+    unrolled = Unrolled(steps=3, inner_optimizer=inner, objective=objective)
     with tf.GradientTape() as tape:
-        loss = unrolled.surrogate_loss(state, real, z, step=5, stream=3)
+        loss = surrogate(unrolled, state, real, z, step=5, stream=3)
     grads = [g.numpy() for g in tape.gradient(loss, theta)]
-    expected = finite_difference_gradient(lambda: unrolled.surrogate_loss(state, real, z, 5, 3), theta)
+    expected = finite_difference_gradient(lambda: surrogate(unrolled, state, real, z, 5, 3), theta)
     for a, b in zip(grads, expected):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
 
-    # The first-order ablation differentiates ℓ_G at fixed θD^K only, which differs here.
-    first_order = Unrolled(steps=3, second_order=False, inner_optimizer=inner)
-    omega, non_trainable = look_ahead(state, real, state.generator(z, training=True), 5, 4, 3, inner)
+    # The first-order ablation differentiates f at fixed θD^K only, which differs here.
+    first_order = Unrolled(steps=3, second_order=False, inner_optimizer=inner, objective=objective)
+    omega, non_trainable = look_ahead(state, real, state.generator(z, training=True), 5, 3, 3, inner)
+    d_k = StatelessModel(state.discriminator, omega, non_trainable)
     with tf.GradientTape() as tape:
-        fixed = StatelessModel(state.discriminator, omega, non_trainable)(state.generator(z, training=True))
-        fixed_loss = global_mean(state.loss.g_loss(fixed), state)
+        fake_logits = d_k(state.generator(z, training=True))
+        if objective == "value":  # f = E log D(x) + E log(1 − D(G(z))) = −ℓ_D
+            fixed_loss = -global_mean(state.loss.d_loss(d_k(real), fake_logits), state)
+        else:
+            fixed_loss = global_mean(state.loss.g_loss(fake_logits), state)
     with tf.GradientTape(persistent=True) as ablation_tape:
-        ablation_loss = first_order.surrogate_loss(state, real, z, 5, 3)
+        ablation_loss = surrogate(first_order, state, real, z, 5, 3)
     np.testing.assert_allclose(float(ablation_loss), float(loss), rtol=1e-12)
+    np.testing.assert_allclose(float(fixed_loss), float(loss), rtol=1e-12)
     for a, b in zip(ablation_tape.gradient(ablation_loss, theta), tape.gradient(fixed_loss, theta)):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-14)
     second_order_part = max(np.abs(a.numpy() - b).max()
                             for a, b in zip(ablation_tape.gradient(ablation_loss, theta), expected))
     assert second_order_part > 1e-3 * max(np.abs(b).max() for b in expected)
+
+
+def test_the_value_objective_adds_the_data_terms_gradient_through_the_unroll(float64_state):
+    # f_K = −ℓ_D(θD^K) differs from ℓ_G(θD^K) of the minimax loss only by E log D^K(x), which
+    # depends on θG through θD^K alone: with K = 0 both objectives give one gradient, with K > 0
+    # they differ.
+    state, real, z = float64_state
+    state.loss = Minimax()
+    theta = state.generator.trainable_variables
+
+    def gradient(updater):
+        with tf.GradientTape() as tape:
+            loss = surrogate(updater, state, real, z, 5, 3)
+        return [g.numpy() for g in tape.gradient(loss, theta)]
+
+    for a, b in zip(gradient(Unrolled(steps=0, objective="value")), gradient(Unrolled(steps=0, objective="generator"))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    value, generator = gradient(Unrolled(steps=3, objective="value")), gradient(Unrolled(steps=3, objective="generator"))
+    assert max(np.abs(a - b).max() for a, b in zip(value, generator)) > 1e-3 * max(np.abs(b).max() for b in generator)
+
+
+def test_simultaneous_step_moves_d_as_the_unrolls_first_step(float64_state, float32_paths):
+    # Eqs. 10–11: D's committed step and the unroll's first step start from one θD and see one
+    # minibatch (real batch and fakes), so they land on the same weights; and G's step is taken
+    # at the θD from before D's step.
+    state, real, _ = float64_state
+    updater = Unrolled(steps=2, objective="value")
+    step = 7
+    z = sample_z(state, step, 0, 6)
+    fake = state.generator(z, training=True)
+    expected_d, _ = look_ahead(state, real, fake, step, 1, steps=1, inner_optimizer="adam")
+    expected_g_loss, expected_g_grads, _ = updater.generator_gradient(state, real, z, step, stream=1)
+    g_before = current_values(state.generator.trainable_variables)
+    d_before = current_values(state.discriminator.trainable_variables)
+    g_iterations = int(state.g_optimizer.iterations)
+    metrics = updater.step(state, [(real, None)], step)
+    np.testing.assert_allclose(float(metrics["g_loss"]), float(expected_g_loss), rtol=1e-12)
+    # Keras' Adam keeps its hyperparameters in float32, FunctionalAdam applies them to the
+    # float64 weights: float32 agreement. A step on other fakes or from another θD misses by
+    # a fraction of the step itself (> 1e-2 here).
+    assert max(np.abs(w.numpy() - e.numpy()).max() for w, e in zip(expected_d, d_before)) > 1e-2
+    for w, e in zip(state.discriminator.trainable_variables, expected_d):
+        np.testing.assert_allclose(w.numpy(), e.numpy(), **float32_paths)
+    # G's committed step is the G optimizer's step along the gradient taken before D moved.
+    replay = keras.optimizers.Adam(0.05)
+    replay_vars = [keras.Variable(w) for w in g_before]
+    replay.apply_gradients(zip(expected_g_grads, replay_vars))
+    assert g_iterations == 0
+    for w, e in zip(state.generator.trainable_variables, replay_vars):
+        np.testing.assert_allclose(w.numpy(), e.numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_functional_adam_is_keras_adam_and_leaves_the_optimizer_alone(float32_paths):
@@ -159,11 +219,14 @@ def test_ring_unrolled5_gin_builds_a_five_step_second_order_adam_unroll(tmp_path
     updater = trainer.updater
     assert isinstance(updater, Unrolled)
     assert (updater.steps, updater.second_order, updater.inner_optimizer) == (5, True, "adam")
+    assert (updater.objective, updater.simultaneous) == ("value", True)
 
 
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError):
         Unrolled(steps=-1)
+    with pytest.raises(ConfigError, match="objective"):
+        Unrolled(objective="values")
     with pytest.raises(ConfigError):  # the inner Adam needs the D optimizer's Adam moments
         functional_optimizer("adam", keras.optimizers.SGD(0.1), [])
     with pytest.raises(ConfigError):

@@ -66,10 +66,14 @@ def d_objective(state, d_fn, real, fake, step, stream):
 def d_step(state, real, step, stream):
     """One ordinary discriminator update on ``real`` and fresh fakes; returns ℓ_D."""
     z = sample_z(state, step, stream, tf.shape(real)[0])
-    fake = tf.stop_gradient(state.generator(z, training=True))
+    return d_update(state, real, tf.stop_gradient(state.generator(z, training=True)), step, stream + 1)
+
+
+def d_update(state, real, fake, step, stream):
+    """One ordinary discriminator update on ``real`` and the given fakes; returns ℓ_D."""
     d = state.discriminator
     with tf.GradientTape() as tape:
-        loss = d_objective(state, lambda x: d(x, training=True), real, fake, step, stream + 1)
+        loss = d_objective(state, lambda x: d(x, training=True), real, fake, step, stream)
     grads = tape.gradient(loss, d.trainable_variables)
     state.d_optimizer.apply_gradients(zip(grads, d.trainable_variables))
     return loss
@@ -101,24 +105,46 @@ class Updater:
 
 
 class LookAheadUpdater(Updater):
-    """One ordinary D step, then a G step on ``surrogate_loss``: ℓ_G against some look-ahead
-    discriminator built from the same real batch (Unrolled, Proximal)."""
+    """A G step on ``surrogate_loss``, a loss against some look-ahead discriminator built from
+    the real batch, beside one ordinary D step (Unrolled, Proximal).
+
+    ``simultaneous``: both players move from the same (θG, θD) on one minibatch, the D step
+    seeing the very fakes the look-ahead sees (Unrolled GAN Eqs. 10–11); otherwise D steps first
+    on its own fakes and the look-ahead starts from the updated D.
+    """
+
+    simultaneous = False
 
     def step(self, state, batches, step):
         real = batches[0][0]
+        if self.simultaneous:
+            return self.simultaneous_step(state, real, step)
         d_loss = d_step(state, real, step, stream=0)
-        g_loss = self.generator_step(state, real, step, stream=2)
+        z = sample_z(state, step, 2, tf.shape(real)[0])
+        g_loss, g_grads, _ = self.generator_gradient(state, real, z, step, stream=3)
+        self.apply_generator(state, g_grads)
         return {"d_loss": d_loss, "g_loss": g_loss}
 
-    def generator_step(self, state, real, step, stream):
-        z = sample_z(state, step, stream, tf.shape(real)[0])
+    def simultaneous_step(self, state, real, step):
+        z = sample_z(state, step, 0, tf.shape(real)[0])
+        g_loss, g_grads, fake = self.generator_gradient(state, real, z, step, stream=1)
+        d_loss = d_update(state, real, tf.stop_gradient(fake), step, stream=1)
+        self.apply_generator(state, g_grads)
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    def generator_gradient(self, state, real, z, step, stream):
+        """(surrogate loss, its gradient in θG, the fakes G(z)) at the current (θG, θD)."""
         g = state.generator
         with tf.GradientTape() as tape:
-            loss = self.surrogate_loss(state, real, z, step, stream + 1)
-        grads = tape.gradient(loss, g.trainable_variables)
-        state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
-        return loss
+            fake = g(z, training=True)
+            loss = self.surrogate_loss(state, real, fake, step, stream)
+        return loss, tape.gradient(loss, g.trainable_variables), fake
 
-    def surrogate_loss(self, state, real, z, step, stream):
-        """ℓ_G (global-mean scaled) of G(z), differentiable in θG."""
+    @staticmethod
+    def apply_generator(state, grads):
+        state.g_optimizer.apply_gradients(zip(grads, state.generator.trainable_variables))
+
+    def surrogate_loss(self, state, real, fake, step, stream):
+        """The generator's loss (global-mean scaled) for fakes ``fake`` = G(z), differentiable
+        in θG through them."""
         raise NotImplementedError

@@ -38,9 +38,8 @@ class Proximal(LookAheadUpdater):
                                           self.prox_weight)
         return [tf.stop_gradient(w) for w in omega], non_trainable
 
-    def surrogate_loss(self, state, real, z, step, stream):
+    def surrogate_loss(self, state, real, fake, step, stream):
         """ℓ_G(G(z), D̃), D̃ held fixed."""
-        fake = state.generator(z, training=True)
         omega, non_trainable = self.response(state, real, tf.stop_gradient(fake), step, stream)
         d_tilde = StatelessModel(state.discriminator, omega, non_trainable)
         return global_mean(state.loss.g_loss(d_tilde(fake)), state)

@@ -9,29 +9,40 @@ from gran_tf.training.updaters.functional import (
     StatelessModel, cross_replica_sum, current_values, functional_optimizer, gradients)
 
 
+OBJECTIVES = ("value", "generator")
+
+
 @gin.register
 class Unrolled(LookAheadUpdater):
-    """One ordinary D step, then a G step on the K-step look-ahead discriminator.
+    """The generator descends f_K(θG, θD) = f(θG, θD^K(θG, θD)) (Eq. 9); D takes one ordinary step.
 
-    ``second_order=False`` treats θD^K as a constant of θG (the paper's appendix B ablation);
-    ``inner_optimizer`` is "adam" (the D optimizer's Adam with its current moments, step
-    count and learning rate) or "sgd" (plain descent at the D optimizer's learning rate).
-    ``steps=0`` is the standard alternating update.
+    ``objective``: "value" makes f the GAN value function −ℓ_D, the data term E log D^K(x)
+    included (the paper's surrogate; G's loss ``g_loss`` is then unused); "generator" makes it
+    G's own loss ℓ_G(G(z), θD^K). ``simultaneous``: both players step from the same (θG, θD)
+    on one minibatch (Eqs. 10–11); otherwise D steps first and the unroll starts from the
+    updated D. ``second_order=False`` treats θD^K as a constant of θG (the paper's appendix B
+    ablation); ``inner_optimizer`` is "adam" (the D optimizer's Adam with its current moments,
+    step count and learning rate) or "sgd" (plain descent at the D optimizer's learning rate).
+    ``steps=0`` is the standard GAN update with that objective.
     """
 
-    def __init__(self, steps=5, second_order=True, inner_optimizer="adam"):
+    def __init__(self, steps=5, second_order=True, inner_optimizer="adam", objective="value", simultaneous=True):
         if int(steps) < 0:
             raise ConfigError(f"Unrolled.steps must be >= 0, got {steps}")
+        if objective not in OBJECTIVES:
+            raise ConfigError(f"Unrolled.objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
         self.steps, self.second_order, self.inner_optimizer = int(steps), bool(second_order), inner_optimizer
+        self.objective, self.simultaneous = objective, bool(simultaneous)
 
-    def surrogate_loss(self, state, real, z, step, stream):
-        """f_K = ℓ_G(G(z), θD^K) (global-mean scaled), differentiable in θG."""
-        d = state.discriminator
-        fake = state.generator(z, training=True)
+    def surrogate_loss(self, state, real, fake, step, stream):
+        """f_K (global-mean scaled) at fakes ``fake`` = G(z), differentiable in θG."""
         unroll_fake = fake if self.second_order else tf.stop_gradient(fake)
         omega, non_trainable = look_ahead(state, real, unroll_fake, step, stream, self.steps, self.inner_optimizer)
-        fake_logits = StatelessModel(d, omega, non_trainable)(fake)
-        return global_mean(state.loss.g_loss(fake_logits), state)
+        d_k = StatelessModel(state.discriminator, omega, non_trainable)
+        if self.objective == "value":
+            # f(θG, θD^K) = E log D^K(x) + E log(1 − D^K(G(z))) = −ℓ_D, D's regulariser left out
+            return -global_mean(state.loss.d_loss(d_k(real), d_k(fake)), state)
+        return global_mean(state.loss.g_loss(d_k(fake)), state)
 
 
 def look_ahead(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0):
