@@ -51,12 +51,15 @@ def run_one(config, seed, args):
     return config, seed, code, final_eval(model_dir)
 
 
-def final_eval(model_dir):
+def final_eval(model_dir, at_step=None):
+    """The run's last evaluation, or the one at ``at_step``; None if there is none."""
     path = os.path.join(model_dir, "metrics.jsonl")
     if not os.path.exists(path):
         return None
     with open(path, encoding="utf-8") as f:
         evals = [json.loads(line) for line in f if '"eval/' in line]
+    if at_step is not None:
+        evals = [e for e in evals if e.get("step") == at_step]
     return {k[len("eval/"):]: v for k, v in evals[-1].items() if k.startswith("eval/")} if evals else None
 
 
@@ -107,7 +110,13 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=os.path.join("runs", "sweep"))
     parser.add_argument("--table_only", action="store_true",
                         help="train nothing: tabulate the runs already under --out")
-    return parser.parse_args(argv)
+    parser.add_argument("--at_step", type=int, default=None,
+                        help="with --table_only: tabulate the evaluations at this step (runs with "
+                             "Trainer.eval_every dividing it), not the final ones")
+    args = parser.parse_args(argv)
+    if args.at_step is not None and not args.table_only:
+        parser.error("--at_step needs --table_only")
+    return args
 
 
 def main(argv=None):
@@ -117,7 +126,7 @@ def main(argv=None):
     failed = []
     if args.table_only:
         for config, seed in jobs:
-            results[config].append(final_eval(os.path.join(args.out, config, f"seed{seed}")))
+            results[config].append(final_eval(os.path.join(args.out, config, f"seed{seed}"), args.at_step))
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
         futures = [] if args.table_only else [pool.submit(run_one, c, s, args) for c, s in jobs]
         for future in concurrent.futures.as_completed(futures):
@@ -130,11 +139,13 @@ def main(argv=None):
     keys = [k for m in args.metrics for k in TABLE_KEYS.get(m, [])]
     counts = {k: v for m in args.metrics for k, v in SEED_COUNTS.get(m, {}).items()}
     markdown, summary = table(results, keys, counts)
-    print(f"\n{args.steps} steps per run, mean ± s.e. over seeds\n\n{markdown}")
+    steps = args.steps if args.at_step is None else args.at_step
+    print(f"\n{steps} steps per run, mean ± s.e. over seeds\n\n{markdown}")
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as f:
-        json.dump({"steps": args.steps, "metrics": args.metrics, "summary": summary, "failed": failed}, f, indent=2)
-    with open(os.path.join(args.out, "summary.md"), "w", encoding="utf-8") as f:
+    suffix = "" if args.at_step is None else f"_step{args.at_step}"
+    with open(os.path.join(args.out, f"summary{suffix}.json"), "w", encoding="utf-8") as f:
+        json.dump({"steps": steps, "metrics": args.metrics, "summary": summary, "failed": failed}, f, indent=2)
+    with open(os.path.join(args.out, f"summary{suffix}.md"), "w", encoding="utf-8") as f:
         f.write(markdown + "\n")
     return 1 if failed else 0
 

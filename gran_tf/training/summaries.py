@@ -38,12 +38,14 @@ def point_samples(trainer, n=_N_POINTS):
 
 
 def write_samples(trainer, step):
-    """Logs samples at ``step``: a grid (images) or a scatter over the data (points)."""
+    """Logs samples at ``step``: a grid (images), or a scatter over the data and the points
+    themselves (``samples/points_<step>.npy``, for density plots)."""
     if trainer.spec.kind == "points":
         fake, real, means = point_samples(trainer)
         image = plots.figure_to_rgb(plots.scatter_over_data_figure(fake, real, means))
         tf.summary.image("samples", image[None], step=step)
         record_mode_occupancy(trainer, step, fake, means)
+        np.save(os.path.join(trainer.run_dir.samples_dir, f"points_{step:08d}.npy"), fake)
         return
     output = getattr(trainer.generator, "out_activation", "sigmoid")
     z = trainer.fixed_z()

@@ -2,6 +2,8 @@ import json
 import math
 import os
 
+import pytest
+
 from gran_tf.cli import sweep
 
 
@@ -43,3 +45,20 @@ def test_a_tiny_sweep_trains_evaluates_and_summarises(tmp_path):
     (out / "summary.json").unlink()
     assert sweep.main(["--configs", "ring", "--seeds", "2", "--steps", "3", "--out", str(out), "--table_only"]) == 0
     assert json.loads((out / "summary.json").read_text())["summary"]["ring"]["modes/modes_covered"] == covered
+
+
+def test_tables_at_an_earlier_step_read_that_steps_evaluation(tmp_path):
+    run = tmp_path / "ring" / "seed0"
+    run.mkdir(parents=True)
+    lines = [{"step": 5, "d_loss": 1.0}, {"step": 5, "eval/modes/modes_covered": 3, "eval/modes/num_modes": 8},
+             {"step": 10, "eval/modes/modes_covered": 7, "eval/modes/num_modes": 8}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert sweep.final_eval(str(run)) == {"modes/modes_covered": 7, "modes/num_modes": 8}
+    assert sweep.final_eval(str(run), at_step=5) == {"modes/modes_covered": 3, "modes/num_modes": 8}
+    assert sweep.final_eval(str(run), at_step=7) is None
+    assert sweep.main(["--configs", "ring", "--seeds", "1", "--steps", "10", "--out", str(tmp_path),
+                       "--table_only", "--at_step", "5"]) == 0
+    summary = json.loads((tmp_path / "summary_step5.json").read_text())
+    assert summary["steps"] == 5 and summary["summary"]["ring"]["modes/modes_covered"]["values"] == [3]
+    with pytest.raises(SystemExit):
+        sweep.parse_args(["--configs", "ring", "--steps", "10", "--at_step", "5"])

@@ -8,6 +8,7 @@ import tensorflow as tf
 from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError
+from gran_tf.training import summaries
 from gran_tf.training.trainer import Trainer
 
 RING = [
@@ -98,6 +99,10 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
     occupancy = [json.loads(line) for line in open(second.run_dir.join("mode_occupancy.jsonl"))]
     assert [r["step"] for r in occupancy] == [3, 6]  # the last step of each run segment
     assert all(len(r["occupancy"]) == 8 and abs(sum(r["occupancy"]) - 1) < 1e-9 for r in occupancy)
+    # The points behind each sample picture are kept, and they are the samples of that step.
+    points = np.load(second.run_dir.join("samples", "points_00000006.npy"))
+    assert points.shape == (2500, 2)
+    np.testing.assert_array_equal(points, summaries.point_samples(second)[0])
 
 
 def test_a_run_dir_of_another_config_is_refused_untouched(tmp_path):
