@@ -38,9 +38,8 @@ def real_images(run, split, n):
 
 
 def play(run_a, run_b, n):
-    if (run_a.dataset, run_a.pixel_range) != (run_b.dataset, run_b.pixel_range):
-        raise ConfigError(f"{run_a.name} ({run_a.dataset}) and {run_b.name} ({run_b.dataset}) "
-                          "were trained on different data and cannot battle")
+    """The battle of two runs already checked to share their data (``load_runs(same_data=True)``):
+    real images come from run_a's record."""
     samples_a, samples_b = run_a.context().samples(n), run_b.context().samples(n)
     return gam.battle(run_a.d_probability, samples_a, run_b.d_probability, samples_b,
                       real_images(run_a, "train", n), real_images(run_a, "test", n),
@@ -57,7 +56,7 @@ def write_json(out_dir, name, obj):
 def main():
     positive("--n_samples", FLAGS.n_samples)
     if FLAGS.models:
-        runs = load_runs(FLAGS.models, FLAGS.checkpoint)
+        runs = load_runs(FLAGS.models, FLAGS.checkpoint, same_data=True)
         results = {(a.name, b.name): play(a, b, FLAGS.n_samples) for a, b in itertools.combinations(runs, 2)}
         for result in results.values():
             print(result.to_markdown(), end="\n\n")
@@ -72,7 +71,7 @@ def main():
     else:
         if not FLAGS.model_b:
             raise ConfigError("--model_b is missing")
-        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], FLAGS.checkpoint)
+        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], FLAGS.checkpoint, same_data=True)
     out_dir = FLAGS.out_dir or run_a.run_dir.path
     if FLAGS.samples_npz:
         samples = gam.load_samples_npz(FLAGS.samples_npz, image_shape=run_a.generator.output_shape[1:],

@@ -6,7 +6,8 @@
     gran-evaluate --model_dir=runs/ring --metrics=modes --checkpoint=best     # or =final, =2000
 
 Writes ``eval_<step>.json`` (results of several evaluations of one step are merged; the step is
-the evaluated weights' own) and appends to ``metrics.jsonl`` and TensorBoard (``eval/...``).
+the evaluated weights' own; ``networks`` names the classifier / feature network that judged, with
+a sha256 of its weights) and appends to ``metrics.jsonl`` and TensorBoard (``eval/...``).
 Metrics: modes (point data), stacked_modes, colored_js, mnist_score, pairwise, fid, kid, is.
 """
 import json
@@ -35,12 +36,16 @@ def main():
     run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint)
     if run.step is None:
         raise RunDirError(f"{run.run_dir.path} does not record the step of its export; use --checkpoint=STEP")
-    values = run_metrics.evaluate(run.context(n_samples, FLAGS.split, FLAGS.data_dir), FLAGS.metrics)
+    ctx = run.context(n_samples, FLAGS.split, FLAGS.data_dir)
+    values = run_metrics.evaluate(ctx, FLAGS.metrics)
     step = run.step
     record = {"step": step, "checkpoint": run.checkpoint, "split": FLAGS.split,
               **{f"eval/{k}": v for k, v in values.items()}}
+    if ctx.networks:  # which classifier / feature network judged, by content hash
+        record["networks"] = ctx.networks
     earlier = run.run_dir.read_json(f"eval_{step}.json") or {}
-    run.run_dir.write_json(f"eval_{step}.json", {**earlier, **record})
+    networks = {**earlier.get("networks", {}), **ctx.networks}
+    run.run_dir.write_json(f"eval_{step}.json", {**earlier, **record, **({"networks": networks} if networks else {})})
     run.run_dir.append_metrics(record)
     with tf.summary.create_file_writer(run.run_dir.path).as_default():
         for k, v in values.items():

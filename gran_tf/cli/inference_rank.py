@@ -26,9 +26,7 @@ def main():
     if len(FLAGS.models) < 2:
         raise ConfigError("give at least two --models")
     positive("--n", FLAGS.n)
-    runs = load_runs(FLAGS.models, FLAGS.checkpoint)
-    if len({(r.dataset, r.pixel_range) for r in runs}) != 1:
-        raise ConfigError("the models were trained on different data")
+    runs = load_runs(FLAGS.models, FLAGS.checkpoint, same_data=True)
     targets = runs[0].context(split=FLAGS.split).real(FLAGS.n)
     mse = {run.name: reconstruct(run.generator, targets, seed=0).mse for run in runs}
     ranks = percent_best_rank(mse)

@@ -36,7 +36,7 @@ def main():
     elif ctx.spec.kind == "points":
         plots.scatter_over_data(samples, ctx.real(FLAGS.n), path=FLAGS.out)
     else:
-        plots.save_png(grid_of(samples, "tanh" if run.pixel_range == "symmetric" else "sigmoid"), FLAGS.out)
+        plots.save_png(grid_of(samples, "tanh" if run.data.pixel_range == "symmetric" else "sigmoid"), FLAGS.out)
     print(f"wrote {FLAGS.n} samples of {run.name} to {FLAGS.out}")
 
 

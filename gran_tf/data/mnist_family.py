@@ -85,9 +85,10 @@ def colorize(gray, key, recipe):
     return tf.clip_by_value(gray * colors + noise, 0.0, 1.0)
 
 
-def colored_mnist(split, data_dir, batch_size, seed, repeat, shuffle, start=0):
-    """Batches (x [B, 28, 28, 3] in [0, 1], digit [B]) of MNIST digits coloured by ``colored_mnist_recipe``."""
-    recipe = colored_mnist_recipe()
+def colored_mnist(split, data_dir, batch_size, seed, repeat, shuffle, start=0, recipe=None):
+    """Batches (x [B, 28, 28, 3] in [0, 1], digit [B]) of MNIST digits coloured by ``recipe``
+    (default: ``colored_mnist_recipe()`` with the current gin bindings)."""
+    recipe = recipe or colored_mnist_recipe()
     digits = grayscale_dataset("mnist", split, data_dir, batch_size, seed, repeat, shuffle, start)
     keys = pipeline.step_seeds(seed, split, start=start)
     return tf.data.Dataset.zip((digits, keys)).map(lambda xy, key: (colorize(xy[0], key, recipe), xy[1]))

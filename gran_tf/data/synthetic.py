@@ -80,8 +80,8 @@ def mixture_for(name):
     return _MIXTURES[name]()
 
 
-def mixture_dataset(name, batch_size, seed, split, repeat, start=0):
-    """Batches (x [B, D], mode [B]) drawn afresh for every step from per-step stateless keys."""
-    mixture = mixture_for(name)
+def mixture_dataset(mixture, batch_size, seed, split, repeat, start=0):
+    """Batches (x [B, D], mode [B]) of ``mixture`` drawn afresh for every step from per-step
+    stateless keys."""
     num_steps = None if repeat else POINTS_PER_EPOCH // batch_size
     return pipeline.step_seeds(seed, split, num_steps, start).map(lambda key: mixture.sample(batch_size, key))

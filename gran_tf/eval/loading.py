@@ -3,13 +3,12 @@ import dataclasses
 import os
 import re
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
 import gran_tf.models  # noqa: F401  (registers the model classes for keras.models.load_model)
-from gran_tf import config
+from gran_tf import run_record
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
 from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps
@@ -21,16 +20,21 @@ class LoadedRun:
     run_dir: RunDir
     generator: keras.Model
     discriminator: keras.Model
-    dataset: str
-    pixel_range: str
-    seed: int
+    record: run_record.RunRecord  # who the run is: its data, seed, models (run.json)
     step: int = None  # the training step of the weights (None: unknown, a run exported before steps were recorded)
     checkpoint: str = "final"  # which weights: "final" (export/), "best" (ckpt_best/) or "ckpt-N"
 
+    @property
+    def data(self):
+        return self.record.data
+
+    @property
+    def seed(self):
+        return self.record.seed
+
     def context(self, n_samples=None, split="test", data_dir=None):
-        return run_metrics.EvalContext(self.generator, self.dataset, self.pixel_range, seed=self.seed,
-                                       n_samples=n_samples, split=split, data_dir=data_dir,
-                                       plot_dir=self.run_dir.samples_dir)
+        return run_metrics.EvalContext(self.generator, self.data, seed=self.seed, n_samples=n_samples, split=split,
+                                       data_dir=data_dir, plot_dir=self.run_dir.samples_dir)
 
     def d_probability(self, x):
         """P(real | x) = σ(D(x)) in inference mode (the GAM battle's discriminator)."""
@@ -49,29 +53,29 @@ def parse_checkpoint(value):
 
 
 def load_run(path, name=None, checkpoint="final"):
-    """Loads ``export/{generator,discriminator}.keras`` and the dataset settings of a run.
+    """Loads ``export/{generator,discriminator}.keras`` and the run record (``run.json``; derived
+    from config.gin for runs that predate it). Reads nothing from the global gin state.
 
     ``checkpoint``: "final" keeps the exported weights; "best" restores ``ckpt_best/`` (kept by
     ``Trainer.best_metric``) and a step number ``ckpt/ckpt-<step>`` into the exported networks.
     """
     checkpoint = parse_checkpoint(checkpoint)
     run_dir = RunDir(path)
-    config_file = run_dir.join("config.gin")
+    identity = run_dir.join(run_record.RECORD_FILE)
+    if not os.path.exists(identity):
+        identity = run_dir.join("config.gin")
     exports = [os.path.join(run_dir.export_dir, f"{m}.keras") for m in ("generator", "discriminator")]
-    missing = [p for p in [config_file, *exports] if not os.path.exists(p)]
+    missing = [p for p in [identity, *exports] if not os.path.exists(p)]
     if missing:
         raise RunDirError(f"{run_dir.path} is not a finished gran_tf run (missing {missing[0]})")
-    config.parse([config_file])
-    dataset = gin.query_parameter("Trainer.dataset")
-    seed = _bound("Trainer.seed", 0)
-    pixel_range = run_metrics.bound_pixel_range()
     generator, discriminator = (keras.models.load_model(p) for p in exports)
+    record = run_record.read(run_dir, generator)
     if checkpoint == "final":
         step, label = _export_step(run_dir), "final"
     else:
         step, label = _restore_weights(run_dir, generator, discriminator, checkpoint)
     return LoadedRun(name or os.path.basename(run_dir.path.rstrip("/")), run_dir, generator, discriminator,
-                     dataset, pixel_range, seed, step, label)
+                     record, step, label)
 
 
 def distinct_names(paths):
@@ -86,9 +90,13 @@ def distinct_names(paths):
             return names
 
 
-def load_runs(paths, checkpoint="final"):
-    """``load_run`` of each path, named by ``distinct_names``."""
-    return [load_run(path, name=name, checkpoint=checkpoint) for path, name in zip(paths, distinct_names(paths))]
+def load_runs(paths, checkpoint="final", same_data=False):
+    """``load_run`` of each path, named by ``distinct_names``. ``same_data``: refuse (ConfigError,
+    one line saying what differs) runs trained on different data."""
+    runs = [load_run(path, name=name, checkpoint=checkpoint) for path, name in zip(paths, distinct_names(paths))]
+    if same_data:
+        run_record.same_data([r.record for r in runs], [r.name for r in runs])
+    return runs
 
 
 def _export_step(run_dir):
@@ -116,10 +124,3 @@ def _restore_weights(run_dir, generator, discriminator, checkpoint):
     status.assert_existing_objects_matched()  # every weight of both networks came from the checkpoint
     status.expect_partial()  # the optimizers' slots stay behind
     return int(step.numpy()), "best" if checkpoint == "best" else os.path.basename(path)
-
-
-def _bound(key, default):
-    try:
-        return gin.query_parameter(key)
-    except ValueError:
-        return default

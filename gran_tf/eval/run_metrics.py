@@ -4,6 +4,7 @@ training-time evaluation (gin: ``Trainer.eval_metrics``).
 A metric takes an :class:`EvalContext` (the generator, the dataset it was trained on, sample
 counts) and returns a flat dict of numbers, keyed ``<metric>/<name>``.
 """
+import hashlib
 import math
 import os
 
@@ -14,7 +15,6 @@ import tensorflow as tf
 from gran_tf import data as gdata
 from gran_tf.errors import ConfigError
 
-VALUE_RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}
 DEFAULT_N = {"modes": 2500, "stacked_modes": 25600}  # VEEGAN/PacGAN and Metz et al. protocols
 _SAMPLE_BATCH = 500
 METRICS = {}
@@ -29,18 +29,40 @@ def register(name):
 
 
 class EvalContext:
-    """What a metric needs to know about a run: its generator and its data."""
+    """What a metric needs to know about a run: its generator and its data (a ``DataRecord``:
+    the run's own, never the global gin state's)."""
 
-    def __init__(self, generator, dataset, pixel_range="unit", seed=0, n_samples=None,
-                 split="test", data_dir=None, plot_dir=None):
-        self.generator, self.dataset, self.pixel_range = generator, dataset, pixel_range
+    def __init__(self, generator, data, seed=0, n_samples=None, split="test", data_dir=None, plot_dir=None):
+        self.generator, self.data = generator, data
         self.seed, self.n_samples, self.split, self.data_dir = seed, n_samples, split, data_dir
         self.plot_dir = plot_dir  # where metrics that draw figures put their PNGs (None: no figures)
-        self.spec = gdata.dataset_spec(dataset)
+        self.spec = data.spec
+        self.networks = {}  # the judging networks the metrics used: role -> {name, sha256, ...}
+
+    def uses(self, role, model, **facts):
+        """Records a judging network (the MNIST classifier, the FID Inception) with a content hash
+        of its weights, so that scores say which network gave them."""
+        self.networks[role] = {"name": model.name, "sha256": weights_digest(model), **facts}
+        return model
+
+    def mnist_classifier(self):
+        from gran_tf.eval.classifier import load_classifier
+
+        classifier = load_classifier()
+        self.uses("mnist_classifier", classifier.model, test_accuracy=classifier.info.get("test_accuracy"))
+        return classifier
+
+    @property
+    def dataset(self):
+        return self.data.name
+
+    @property
+    def pixel_range(self):
+        return self.data.pixel_range
 
     @property
     def value_range(self):
-        return VALUE_RANGES[self.pixel_range]
+        return gdata.VALUE_RANGES[self.pixel_range]
 
     def n_for(self, metric, fallback=10000):
         return self.n_samples or DEFAULT_N.get(metric, fallback)
@@ -55,20 +77,21 @@ class EvalContext:
         """n real examples of the evaluation split in the run's pixel range."""
         if self.spec.kind == "points":
             split_offset = 1 + ("train", "test").index(self.split)
-            x, _ = gdata.mixture_for(self.dataset).sample(n, seed=self.seed + split_offset)
+            x, _ = self.data.mixture().sample(n, seed=self.seed + split_offset)
             return np.asarray(x)
-        batches = gdata.make_dataset(self.dataset, batch_size=min(n, _SAMPLE_BATCH), seed=self.seed,
-                                     split=self.split, pixel_range=self.pixel_range,
-                                     data_dir=self.data_dir, repeat=True, shuffle=True)
+        batches = self.data.make_dataset(min(n, _SAMPLE_BATCH), self.seed, split=self.split,
+                                         data_dir=self.data_dir, repeat=True, shuffle=True)
         return np.concatenate([np.asarray(x) for x, _ in batches.take(-(-n // _SAMPLE_BATCH))])[:n]
 
 
-def bound_pixel_range():
-    """The run's ``make_dataset.pixel_range`` from the gin config ("unit" when unbound)."""
-    try:
-        return gin.query_parameter("make_dataset.pixel_range")
-    except ValueError:
-        return "unit"
+def weights_digest(model):
+    """sha256 over a Keras model's weights (names, shapes, dtypes and bytes, in order)."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        value = np.ascontiguousarray(np.asarray(weight))
+        digest.update(f"{weight.path}:{value.shape}:{value.dtype};".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
 def require(ctx, metric, kinds=None, datasets=None):
@@ -94,7 +117,7 @@ def modes_metric(ctx):
 
     require(ctx, "modes", kinds=("points",))
     n = ctx.n_for("modes")
-    mixture = gdata.mixture_for(ctx.dataset)
+    mixture = ctx.data.mixture()
     report = mode_coverage(ctx.samples(n), mixture.means, mixture.std, real_samples=ctx.real(n))
     return prefixed("modes", report)
 
@@ -106,6 +129,7 @@ def stacked_modes_metric(ctx):
 
     require(ctx, "stacked_modes", datasets=("stacked_mnist",))
     return prefixed("stacked_modes", stacked_mnist_modes(ctx.samples(ctx.n_for("stacked_modes")),
+                                                         classifier=ctx.mnist_classifier(),
                                                          value_range=ctx.value_range))
 
 
@@ -127,9 +151,9 @@ def mnist_score_metric(ctx):
 
     require(ctx, "mnist_score", datasets=("mnist",))
     n = ctx.n_for("mnist_score", 5000)
-    fake = ctx.samples(n)
-    return {"mnist_score/score": mnist_score(fake, value_range=ctx.value_range),
-            "mnist_score/frechet": mnist_frechet_distance(fake, ctx.real(n), value_range=ctx.value_range,
+    fake, classifier = ctx.samples(n), ctx.mnist_classifier()
+    return {"mnist_score/score": mnist_score(fake, classifier, value_range=ctx.value_range),
+            "mnist_score/frechet": mnist_frechet_distance(fake, ctx.real(n), classifier, value_range=ctx.value_range,
                                                           real_value_range=ctx.value_range),
             "mnist_score/n": n}
 
@@ -194,8 +218,7 @@ def neighbours_metric(ctx):
 
     require(ctx, "neighbours", kinds=("image",))
     n_train = ctx.n_for("neighbours", 10000)
-    train_ctx = EvalContext(ctx.generator, ctx.dataset, ctx.pixel_range, ctx.seed, split="train",
-                            data_dir=ctx.data_dir)
+    train_ctx = EvalContext(ctx.generator, ctx.data, ctx.seed, split="train", data_dir=ctx.data_dir)
     train = train_ctx.real(n_train)
     samples = ctx.samples(16)
     indices, distances = nearest_neighbours(samples, train, k=5)
@@ -207,13 +230,14 @@ def neighbours_metric(ctx):
 
 def inception_metrics(ctx, names):
     """FID / KID / IS through the FID Inception network (see gran_tf.eval.features)."""
-    from gran_tf.eval.features import score_images
+    from gran_tf.eval.features import default_feature_network, score_images
 
     require(ctx, "fid", kinds=("image",))
     n = ctx.n_for("fid", 10000)
     scale = lambda x: 255.0 * (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
-    result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, split=ctx.split,
-                          classifier=is_classifier() if "is" in names else None)
+    model = ctx.uses("feature_network", default_feature_network()) if set(names) - {"is"} else None
+    result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, model=model,
+                          split=ctx.split, classifier=is_classifier() if "is" in names else None)
     return prefixed("inception", result)
 
 

@@ -46,6 +46,8 @@ class GRANGenerator(keras.Model):
     σ(Σ_{s<=t} ΔC_s) for t = 1..T, shaped [T, B, H, W, C].
     """
 
+    out_activation = "sigmoid"  # the canvas C = σ(Σ ΔC_t), Eq. 9: [0, 1] images
+
     def __init__(self, image_shape=(28, 28, 1), kernels=(80, 40, 1), z_dim=60, steps=3,
                  z_mode="shared", hz_dim=None, hc_dim=None, filter_size=5, tied_weights=False,
                  name="generator", **kw):

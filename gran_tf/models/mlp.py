@@ -35,6 +35,8 @@ def mlp_layers(hidden, out_dim, activation, init, gain):
 class MLPGenerator(keras.Model):
     """x = MLP(z): linear output in data space (2-D ring/grid, 3-D cube)."""
 
+    out_activation = None  # linear: the samples are points in R^D
+
     def __init__(self, image_shape=(2,), z_dim=256, hidden=(128, 128), activation="relu",
                  init="orthogonal", gain=0.8, name="generator", **kw):
         super().__init__(name=name, **kw)

@@ -7,7 +7,6 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from gran_tf import data as gdata
 from gran_tf.eval import plots
 from gran_tf.eval.modes import assign_modes
 
@@ -32,7 +31,7 @@ def grid_of(images, output):
 def point_samples(trainer, n=_N_POINTS):
     z = tf.random.stateless_normal([n, *trainer.generator.z_shape], [trainer.seed, 2**31 - 2])
     fake = np.asarray(generate(trainer.generator, z))
-    mixture = gdata.mixture_for(trainer.dataset_name)
+    mixture = trainer.data.mixture()
     real, _ = mixture.sample(n, seed=trainer.seed)
     return fake, np.asarray(real), mixture.means
 
@@ -63,7 +62,7 @@ def write_samples(trainer, step):
 def record_mode_occupancy(trainer, step, fake, means):
     """Appends the fraction of samples nearest each mode at ``step`` to mode_occupancy.jsonl
     (the data of the mode-hopping plot)."""
-    nearest, _ = assign_modes(fake, means, gdata.mixture_for(trainer.dataset_name).std)
+    nearest, _ = assign_modes(fake, means, trainer.data.mixture().std)
     occupancy = np.bincount(nearest, minlength=len(means)) / len(nearest)
     with open(trainer.run_dir.join(OCCUPANCY_FILE), "a", encoding="utf-8") as f:
         f.write(json.dumps({"step": step, "occupancy": occupancy.tolist()}) + "\n")

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from gran_tf import data as gdata
+from gran_tf import run_record
 from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
@@ -121,7 +122,8 @@ class Trainer:
             raise ConfigError(f"batch_size {batch_size} is not divisible by {replicas} replicas")
         self.batch_size = int(batch_size)
         self.dataset_name = dataset
-        self.spec = gdata.dataset_spec(dataset)
+        self.data = gdata.DataRecord.current(dataset)  # the data, fixed now: evaluation reads this, not gin
+        self.spec = self.data.spec
         set_seeds(self.seed)
         with self.strategy.scope():
             self.state = GANState(
@@ -136,9 +138,12 @@ class Trainer:
                 discriminator=self.state.discriminator,
                 g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
         # Built now so that missing data or a bad shape fails before anything is written.
-        self._batches = gdata.make_dataset(dataset, batch_size=self.batch_size, seed=self.seed)
+        self._batches = self.data.make_dataset(self.batch_size, self.seed)
         self._iterator = None
         self._check_generator_output()
+        self.record = run_record.for_training(self.data, self.seed, self.generator, self.discriminator,
+                                              self.state.loss, self.updater)
+        run_record.check_output_range(self.record)
         self._train_step = tf.function(self._distributed_step, jit_compile=self.jit_compile)
         # The multi-step loop stays outside XLA (it reads the iterator); each step inside is compiled.
         self._train_loop = tf.function(self._distributed_loop)
@@ -201,8 +206,7 @@ class Trainer:
         starts at its batch directly (``make_dataset(start=...)``), on any strategy.
         """
         consumed = int(self.step.numpy()) * self.updater.batches_per_step
-        batches = self._batches if consumed == 0 else gdata.make_dataset(
-            self.dataset_name, batch_size=self.batch_size, seed=self.seed, start=consumed)
+        batches = self._batches if consumed == 0 else self.data.make_dataset(self.batch_size, self.seed, start=consumed)
         return iter(self.strategy.experimental_distribute_dataset(batches))
 
     def restore(self, manager):
@@ -247,6 +251,8 @@ class Trainer:
         if self.role.writes:
             self.run_dir.claim(config_str)
         try:
+            if self.role.writes and self.run_dir.read_json(run_record.RECORD_FILE) is None:
+                run_record.write(self.run_dir, self.record)
             return self._train(operative_config_fn)
         except (OSError, tf.errors.ResourceExhaustedError) as err:
             if not is_storage_error(err):
@@ -367,12 +373,12 @@ class Trainer:
 
     def _evaluate(self, step, best_manager):
         """Training-time evaluation: metrics to TensorBoard and metrics.jsonl, best checkpoint kept."""
-        ctx = run_metrics.EvalContext(self.generator, self.dataset_name, run_metrics.bound_pixel_range(),
-                                      seed=self.seed, n_samples=self.eval_samples)
+        ctx = run_metrics.EvalContext(self.generator, self.data, seed=self.seed, n_samples=self.eval_samples)
         values = run_metrics.evaluate(ctx, self.eval_metrics)
         for k, v in values.items():
             tf.summary.scalar(f"eval/{k}", v, step=step)
-        self.run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}})
+        networks = {"networks": ctx.networks} if ctx.networks else {}
+        self.run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}, **networks})
         if self.best.improved(values, step):
             best_manager.save(checkpoint_number=step)
             self.run_dir.write_json("best.json", self.best.as_dict())

@@ -3,6 +3,7 @@ import gin
 import numpy as np
 import pytest
 
+from gran_tf.data import DataRecord, data_params
 from gran_tf.errors import ConfigError
 from gran_tf.eval import run_metrics
 from gran_tf.models import DCGANGenerator, MLPGenerator
@@ -11,7 +12,8 @@ from gran_tf.models import DCGANGenerator, MLPGenerator
 @pytest.fixture(scope="module")
 def mnist_ctx(tmp_path_factory):
     g = DCGANGenerator(image_shape=(28, 28, 1), kernels=(4, 2, 1), z_dim=3, filter_size=3)
-    return run_metrics.EvalContext(g, "mnist", "unit", n_samples=12, plot_dir=str(tmp_path_factory.mktemp("plots")))
+    return run_metrics.EvalContext(g, DataRecord("mnist", "unit"), n_samples=12,
+                                   plot_dir=str(tmp_path_factory.mktemp("plots")))
 
 
 def test_real_and_generated_batches_have_the_requested_size_and_range(mnist_ctx):
@@ -31,7 +33,8 @@ def test_image_metrics_write_their_figures(mnist_ctx):
 
 
 def test_modes_metric_on_a_generator_that_outputs_a_mode_exactly():
-    ring = run_metrics.EvalContext(MLPGenerator(image_shape=(2,), z_dim=2, hidden=(4,)), "ring", n_samples=50)
+    ring = run_metrics.EvalContext(MLPGenerator(image_shape=(2,), z_dim=2, hidden=(4,)),
+                                   DataRecord("ring", params=data_params("ring")), n_samples=50)
     ring.generator.net.layers[-1].kernel.assign(np.zeros((4, 2), np.float32))
     ring.generator.net.layers[-1].bias.assign(np.array([2.0, 0.0], np.float32))  # mode 0 of the radius-2 ring
     values = run_metrics.evaluate(ring, ["modes"])
@@ -57,3 +60,20 @@ def test_inception_score_without_a_classifier_is_refused_before_training():
         run_metrics.check_names(["fid", "is"])  # accepted once a classifier is named
     finally:
         gin.clear_config()
+
+
+def test_scores_record_the_classifier_that_gave_them(mnist_ctx, monkeypatch):
+    from gran_tf.eval import classifier as classifier_module
+
+    keras_model = classifier_module.build_model()
+    monkeypatch.setattr(classifier_module, "load_classifier",
+                        lambda: classifier_module.DigitClassifier(keras_model, {"test_accuracy": 0.25}))
+    mnist_ctx.networks.clear()
+    values = run_metrics.evaluate(mnist_ctx, ["mnist_score"])
+    assert 1.0 <= values["mnist_score/score"] <= 10.0
+    used = mnist_ctx.networks["mnist_classifier"]
+    assert used == {"name": keras_model.name, "sha256": run_metrics.weights_digest(keras_model), "test_accuracy": 0.25}
+    # The hash is of the weights: one changed number gives another.
+    kernel = keras_model.weights[0]
+    kernel.assign(kernel.numpy() + np.float32(1e-3) * (np.arange(kernel.numpy().size) == 0).reshape(kernel.shape))
+    assert run_metrics.weights_digest(keras_model) != used["sha256"]

@@ -174,3 +174,15 @@ def test_sample_counts_below_one_are_one_line_errors(runs, script, flag):
     result = launch(script, *args, flag)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(errors) == 1 and "must be at least 1" in errors[0], result.stderr
+
+
+def test_a_battle_between_runs_on_other_mixtures_is_refused(runs, tmp_path):
+    wide = tmp_path / "ring_wide"
+    result = launch("train.py", f"--model_dir={wide}", *TINY, "--gin_param=ring.std = 0.14")
+    assert result.returncode == 0, result.stderr
+    for battle in (launch("battle.py", f"--model_a={runs[0]}", f"--model_b={wide}", "--n_samples=100"),
+                   launch("battle.py", "--models", str(runs[0]), "--models", str(wide), "--n_samples=100")):
+        assert battle.returncode == 2
+        errors = [line for line in battle.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "ring.std: 0.02 vs 0.14" in errors[0], battle.stderr
+    assert not list(tmp_path.glob("**/battle_*.json"))
