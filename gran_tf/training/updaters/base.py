@@ -10,8 +10,9 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-# Random streams inside one step; each draw gets its own stateless seed.
-_STREAMS_PER_STEP = 64
+
+# The second word of the updaters' root key: the data pipelines' keys use small non-negative ones.
+_UPDATER_KEY = -1
 
 
 @dataclasses.dataclass
@@ -27,10 +28,13 @@ class GANState:
     seed: int
 
 
-def stream_seed(state, step, stream):
-    """A stateless seed unique to (run seed, step, stream)."""
-    step = tf.cast(step, tf.int64)
-    return tf.stack([tf.constant(state.seed, tf.int64), step * _STREAMS_PER_STEP + stream])
+def draw_seed(state, step, stream):
+    """The stateless seed of one random draw: the run seed, then the step, then the draw's stream
+    within the step, folded in one after the other, so that no two (step, stream) pairs share a
+    seed however many streams a step uses."""
+    run_key = tf.constant([state.seed, _UPDATER_KEY], tf.int64)
+    step_key = tf.random.experimental.stateless_fold_in(run_key, tf.cast(step, tf.int64))
+    return tf.random.experimental.stateless_fold_in(step_key, tf.cast(stream, tf.int64))
 
 
 def replica_slice(global_tensor, local_batch):
@@ -46,7 +50,7 @@ def replica_slice(global_tensor, local_batch):
 
 def sample_z(state, step, stream, local_batch):
     z = tf.random.stateless_normal(
-        [state.global_batch_size, *state.generator.z_shape], stream_seed(state, step, stream)
+        [state.global_batch_size, *state.generator.z_shape], draw_seed(state, step, stream)
     )
     return replica_slice(z, local_batch)
 
@@ -59,7 +63,7 @@ def global_mean(per_example, state):
 def d_objective(state, d_fn, real, fake, step, stream):
     """ℓ_D (global-mean scaled) of a discriminator ``d_fn`` on real and fake batches."""
     per_example = state.loss.d_loss(d_fn(real), d_fn(fake))
-    per_example += state.loss.penalty(d_fn, real, fake, stream_seed(state, step, stream))
+    per_example += state.loss.penalty(d_fn, real, fake, draw_seed(state, step, stream))
     return global_mean(per_example, state)
 
 

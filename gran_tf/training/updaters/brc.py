@@ -15,7 +15,7 @@ import tensorflow as tf
 from absl import logging
 
 from gran_tf.errors import ConfigError
-from gran_tf.training.updaters.base import Updater, d_step, global_mean, sample_z, stream_seed
+from gran_tf.training.updaters.base import Updater, d_step, global_mean, sample_z, draw_seed
 from gran_tf.training.updaters.functional import (
     StatelessModel, cross_replica_sum, gradients, inner_product, num_replicas, vector_jacobian_product,
     watch_tensors)
@@ -262,7 +262,7 @@ class BRC(Updater):
     def generator_step(self, state, real, step, stream):
         g, d = state.generator, state.discriminator
         z = sample_z(state, step, stream, tf.shape(real)[0])
-        seed = stream_seed(state, step, stream + 1)
+        seed = draw_seed(state, step, stream + 1)
         omega, d_fn, damping = d.trainable_variables, lambda x: d(x, training=True), self.damping
         if self.proximal is not None:
             omega, non_trainable = self.proximal.response(
