@@ -12,6 +12,8 @@ scale (e.g. both in [0, 1]).
 import numpy as np
 from scipy.stats import wasserstein_distance
 
+from gran_tf.eval.divergences import js_divergence
+
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -49,19 +51,6 @@ def distance_summary(d):
     }
 
 
-def js_divergence(p, q):
-    """Jensen-Shannon divergence in bits (in [0, 1]) between two histograms (normalised here)."""
-    p = np.asarray(p, np.float64) / np.sum(p)
-    q = np.asarray(q, np.float64) / np.sum(q)
-    m = 0.5 * (p + q)
-
-    def kl(a):  # KL(a || m), with 0 log 0 = 0; m > 0 wherever a > 0
-        nz = a > 0
-        return np.sum(a[nz] * np.log2(a[nz] / m[nz]))
-
-    return float(0.5 * kl(p) + 0.5 * kl(q))
-
-
 def pairwise_distances(samples, data, n_pairs=10000, n_bins=50, seed=0):
     """Histograms and statistics of distances between random pairs of samples and of data.
 
@@ -85,7 +74,7 @@ def pairwise_distances(samples, data, n_pairs=10000, n_bins=50, seed=0):
         "bin_edges": edges.tolist(),
         "samples": {"histogram": h_samples.tolist(), **distance_summary(d_samples)},
         "data": {"histogram": h_data.tolist(), **distance_summary(d_data)},
-        "js_divergence": js_divergence(h_samples, h_data),
+        "js_divergence": js_divergence(h_samples, h_data, "bits"),
         "wasserstein_1": float(wasserstein_distance(d_samples, d_data)),
     }
 

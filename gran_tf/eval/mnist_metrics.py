@@ -19,7 +19,7 @@ from scipy.stats import gaussian_kde
 
 from gran_tf.errors import GranError
 from gran_tf.eval.classifier import UNIT_RANGE, load_classifier, rescale_to_unit
-from gran_tf.eval.modes import kl_to_uniform
+from gran_tf.eval.divergences import kl_to_uniform
 from gran_tf.eval.tfgan_math import classifier_score, frechet_distance
 
 STACKED_MNIST_NUM_SAMPLES = 25_600  # Metz et al. / VEEGAN evaluation size
@@ -54,7 +54,7 @@ def stacked_mnist_modes(images, classifier=None, value_range=UNIT_RANGE):
     return {
         "n": int(len(triples)),
         "modes": int(np.count_nonzero(counts)),
-        "kl_to_uniform": kl_to_uniform(counts),
+        "kl_to_uniform": kl_to_uniform(counts, "nats"),
     }
 
 

@@ -20,6 +20,7 @@ Divergences (natural log, so values are in nats):
 import numpy as np
 
 from gran_tf.errors import GranError
+from gran_tf.eval.divergences import js_divergence, kl_to_uniform
 from gran_tf.eval.tfgan_math import frechet_distance
 
 DEFAULT_NUM_SAMPLES = 2500  # VEEGAN/PacGAN evaluation size
@@ -61,32 +62,6 @@ def mode_occupancy_over_time(snapshots, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS)
     return np.stack([mode_histogram(s, means, std, hq_sigmas) for s in snapshots])
 
 
-def kl_to_uniform(counts):
-    """Σ_k p_k log(K p_k) with p = counts / Σ counts and 0 log 0 = 0; None if all counts are 0."""
-    counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
-    if total == 0:
-        return None
-    p = counts[counts > 0] / total
-    return float(np.sum(p * np.log(len(counts) * p)))
-
-
-def js_divergence(counts_p, counts_q):
-    """Jensen-Shannon divergence (nats) between two histograms, each normalised to sum 1."""
-    p = np.asarray(counts_p, dtype=np.float64)
-    q = np.asarray(counts_q, dtype=np.float64)
-    if p.shape != q.shape or p.sum() <= 0 or q.sum() <= 0:
-        raise GranError(f"JS needs two non-empty histograms of equal length, got {p.shape}, {q.shape}")
-    p, q = p / p.sum(), q / q.sum()
-    m = 0.5 * (p + q)
-
-    def kl_to_m(a):
-        nz = a > 0
-        return np.sum(a[nz] * np.log(a[nz] / m[nz]))
-
-    return float(0.5 * kl_to_m(p) + 0.5 * kl_to_m(q))
-
-
 def mode_coverage(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS, real_samples=None):
     """Mode-coverage report (JSON-serialisable dict) of ``samples`` [N, D] against modes ``means`` [K, D].
 
@@ -107,7 +82,7 @@ def mode_coverage(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS, real_samples
         "hq_fraction": float(per_mode.sum() / n),
         "hq_percent": float(100.0 * per_mode.sum() / n),
         "histogram": counts.tolist(),
-        "reverse_kl": kl_to_uniform(per_mode),
+        "reverse_kl": kl_to_uniform(per_mode, "nats"),
         "real_histogram": None,
         "js": None,
         "fid": None,
@@ -115,6 +90,6 @@ def mode_coverage(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS, real_samples
     if real_samples is not None:
         real_counts = mode_histogram(real_samples, means, std, hq_sigmas)
         report["real_histogram"] = real_counts.tolist()
-        report["js"] = js_divergence(counts, real_counts)
+        report["js"] = js_divergence(counts, real_counts, "nats")
         report["fid"] = frechet_distance(_points(samples, "samples"), _points(real_samples, "real_samples"))
     return report

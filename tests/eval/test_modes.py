@@ -46,27 +46,11 @@ def test_high_quality_boundary_is_inclusive():
     assert modes.assign_modes(samples, means, STD, hq_sigmas=4.0)[1].tolist() == [True, True]
 
 
-def test_kl_to_uniform_conventions():
-    assert modes.kl_to_uniform([5, 5, 5, 5]) == pytest.approx(0.0)
-    assert modes.kl_to_uniform([7, 0, 0, 0]) == pytest.approx(np.log(4))  # empty modes add 0, not inf
-    assert modes.kl_to_uniform([0, 0, 0]) is None
-
-
 def test_no_high_quality_sample_gives_none_kl_and_zero_coverage():
     report = modes.mode_coverage(np.full((5, 2), 1.0), ring_means(), STD)
     assert report["modes_covered"] == 0 and report["hq_fraction"] == 0.0
     assert report["reverse_kl"] is None
     assert report["histogram"][-1] == 5
-
-
-def test_js_divergence_bounds():
-    assert modes.js_divergence([1, 2, 3], [2, 4, 6]) == pytest.approx(0.0)
-    assert modes.js_divergence([1, 0], [0, 3]) == pytest.approx(np.log(2))
-    # P = (1, 0), Q = (½, ½): ½ log(4/3) + ½ (½ log(2/3) + ½ log 2).
-    expected = 0.5 * np.log(4 / 3) + 0.25 * (np.log(2 / 3) + np.log(2))
-    assert modes.js_divergence([4, 0], [1, 1]) == pytest.approx(expected)
-    with pytest.raises(GranError):
-        modes.js_divergence([0, 0], [1, 1])
 
 
 def test_real_samples_give_js_and_raw_coordinate_fid():

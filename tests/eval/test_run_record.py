@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gran_tf import config, run_record
-from gran_tf.data import DataRecord, data_params
+from gran_tf.data import DataRecord
 from gran_tf.errors import ConfigError
 from gran_tf.eval import run_metrics
 from gran_tf.eval.loading import load_run, load_runs
