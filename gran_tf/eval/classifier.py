@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from gran_tf.cache import cache_dir
-from gran_tf.data.mnist_files import load_mnist
+from gran_tf.data import load_mnist
 from gran_tf.errors import GranError
 
 UNIT_RANGE = (0.0, 1.0)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from gran_tf.data import make_dataset
-from gran_tf.data.mnist_files import load_fashion_mnist, load_mnist, read_idx_gz
+from gran_tf.data import load_fashion_mnist, load_mnist
+from gran_tf.data.mnist_files import read_idx_gz
 from gran_tf.errors import DataUnavailableError
 
 # The tests use the 10k test split: it is loaded once per process and kept small.

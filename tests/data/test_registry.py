@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from gran_tf.data import DATASET_NAMES, DatasetSpec, dataset_spec, make_dataset, registry
-from gran_tf.data import mnist_family, tfds_source
+from gran_tf.data import tfds_source
 from gran_tf.errors import ConfigError
 
 
@@ -33,7 +33,7 @@ def test_specs_load_no_data(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("dataset_spec must not load data")
 
-    monkeypatch.setattr(mnist_family, "_split_arrays", refuse)
+    monkeypatch.setattr(registry, "_digits", refuse)
     monkeypatch.setattr(tfds_source, "_as_dataset", refuse)
     specs = {name: dataset_spec(name) for name in DATASET_NAMES}
     assert specs["ring"] == DatasetSpec((2,), "points", 8)
@@ -54,3 +54,23 @@ def test_shape_mismatch_with_the_spec_is_a_config_error(monkeypatch):
     monkeypatch.setitem(registry._IMAGE_SPECS, "mnist", DatasetSpec((32, 32, 1), "image", 10))
     with pytest.raises(ConfigError, match=r"\(28, 28, 1\).*\(32, 32, 1\)"):
         make_dataset("mnist", batch_size=8)
+
+
+def test_sources_import_nothing_from_each_other():
+    # The sources (files, tfds, the MNIST family, mixtures) build on the pipeline only; the
+    # registry alone knows them all, so the package has no import cycle.
+    import ast
+    import pathlib
+
+    package = pathlib.Path(registry.__file__).parent
+    imports = {}
+    for path in package.glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gran_tf.data"):
+                names |= ({a.name for a in node.names} if node.module == "gran_tf.data"
+                          else {node.module.rsplit(".", 1)[1]})
+        imports[path.stem] = names
+    for source in ("mnist_files", "tfds_source", "mnist_family", "synthetic"):
+        assert imports[source] <= {"pipeline"}, (source, imports[source])
+    assert imports["pipeline"] == set()

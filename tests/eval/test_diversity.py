@@ -112,7 +112,7 @@ def test_nearest_neighbours_ties_go_to_the_lower_index_across_chunks():
 
 @pytest.mark.slow
 def test_nearest_neighbours_on_full_mnist_train_finds_each_image_itself():
-    from gran_tf.data.mnist_files import load_mnist
+    from gran_tf.data import load_mnist
 
     train, _ = load_mnist("train")
     queries = train[[0, 12345, 59999]].astype(np.float64) / 255.0

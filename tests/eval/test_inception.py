@@ -144,7 +144,7 @@ def _read_idx_images(path, n):
 @needs_torch
 @needs_wheel
 def test_mnist_fids_agree_with_the_torchscript_pipeline():
-    from gran_tf.data.mnist_files import load_mnist
+    from gran_tf.data import load_mnist
     sets = {"train": load_mnist("train")[0][:500], "test": load_mnist("test")[0][:500]}
     if (FASHION_DIR / "t10k-images-idx3-ubyte.gz").is_file():
         sets["fashion"] = _read_idx_images(FASHION_DIR / "t10k-images-idx3-ubyte.gz", 500)
