@@ -31,9 +31,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
-    from gran_tf.eval.classifier import load_classifier
+    from gran_tf.eval.classifier import cached_classifier
 
-    classifier = load_classifier(train_if_missing=False)
+    classifier = cached_classifier(train_if_missing=False)
     classifier.batch_size = args.batch_size
     images = np.random.default_rng(0).random((args.images, 28, 28, 1), dtype=np.float32)
 

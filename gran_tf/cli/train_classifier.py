@@ -2,7 +2,7 @@
 
     gran-train-classifier --epochs=3 --seed=0 [--output_dir=DIR]
 
-Without --output_dir the classifier goes to the cache that ``load_classifier()`` reads
+Without --output_dir the classifier goes to the cache that ``cached_classifier()`` reads
 (``$GRAN_TF_CACHE/mnist_classifier``, default ``~/.cache/gran_tf``); every metric that needs
 it (stacked MNIST modes, MNIST score) loads it from there.
 """

@@ -162,7 +162,7 @@ def train_classifier(epochs=3, seed=0, batch_size=128, output_dir=None, data_dir
     return classifier
 
 
-def load_classifier(directory=None, train_if_missing=True):
+def cached_classifier(directory=None, train_if_missing=True):
     """The classifier stored in ``directory`` (default cache); trained there first if absent."""
     directory = str(directory or default_dir())
     model_path = os.path.join(directory, MODEL_FILE)

@@ -19,7 +19,7 @@ from gran_tf.cache import cache_dir
 from gran_tf.errors import GranError
 from gran_tf.eval import tfgan_math
 
-METRICS = ("fid", "kid", "is")
+SCORES = ("fid", "kid", "is")
 DEFAULT_BATCH_SIZE = 50
 INCEPTION_SCORE_SPLITS = 10  # Salimans et al. 2016 report mean ± std over 10 splits
 
@@ -109,7 +109,7 @@ def _save_npz_atomically(path, **arrays):
     os.replace(tmp, path)
 
 
-def load_classifier(path):
+def load_logits_model(path):
     """A Keras model giving class logits, from a ``.keras`` file or a SavedModel folder."""
     path = pathlib.Path(path)
     if path.suffix == ".keras" and path.is_file():
@@ -130,9 +130,9 @@ def inception_score(logits, splits=INCEPTION_SCORE_SPLITS):
 
 
 def _check_metrics(metrics, classifier):
-    unknown = set(metrics) - set(METRICS)
+    unknown = set(metrics) - set(SCORES)
     if unknown:
-        raise GranError(f"Unknown metrics {sorted(unknown)}; choose from {METRICS}")
+        raise GranError(f"Unknown metrics {sorted(unknown)}; choose from {SCORES}")
     if "is" in metrics and classifier is None:
         raise GranError(
             "The Inception Score needs class logits (the standard one: 1008-way logits of "
@@ -146,7 +146,7 @@ def _count(real):
     return real.n if isinstance(real, ReferenceStatistics) else len(real)
 
 
-def score_images(fake_images, real=None, metrics=METRICS, model=None, classifier=None, split=None,
+def score_images(fake_images, real=None, metrics=SCORES, model=None, classifier=None, split=None,
                  batch_size=DEFAULT_BATCH_SIZE, kid_block_size=1024, is_splits=INCEPTION_SCORE_SPLITS,
                  progress=True):
     """FID / KID / IS of ``fake_images`` against ``real`` (images or :class:`ReferenceStatistics`).
@@ -179,7 +179,7 @@ def score_images(fake_images, real=None, metrics=METRICS, model=None, classifier
                 real_acts, fake_acts, max_block_size=kid_block_size)
     if "is" in metrics:
         if not isinstance(classifier, keras.Model):
-            classifier = load_classifier(classifier)
+            classifier = load_logits_model(classifier)
         logits = extract_features(classifier, fake_images, batch_size, progress, desc="logits")
         result["is"], result["is_std"] = inception_score(logits, is_splits)
         result.update(classifier=classifier.name, is_splits=is_splits)

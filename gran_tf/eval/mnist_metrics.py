@@ -11,14 +11,14 @@
 * Fréchet distance between the classifier's penultimate-layer features of two image sets.
 
 ``classifier`` arguments take any object with ``predict_labels``, ``logits`` and ``features``
-methods like ``gran_tf.eval.classifier.DigitClassifier`` (default: ``load_classifier()``).
+methods like ``gran_tf.eval.classifier.DigitClassifier`` (default: ``cached_classifier()``).
 Images are float; ``value_range`` declares their scale ([0, 1] by default, (-1, 1) for tanh).
 """
 import numpy as np
 from scipy.stats import gaussian_kde
 
 from gran_tf.errors import GranError
-from gran_tf.eval.classifier import UNIT_RANGE, load_classifier, rescale_to_unit
+from gran_tf.eval.classifier import UNIT_RANGE, cached_classifier, rescale_to_unit
 from gran_tf.eval.divergences import kl_to_uniform
 from gran_tf.eval.tfgan_math import classifier_score, frechet_distance
 
@@ -28,7 +28,7 @@ NUM_STACKED_MODES = NUM_DIGITS ** 3
 
 
 def _classifier_or_default(classifier):
-    return load_classifier() if classifier is None else classifier
+    return cached_classifier() if classifier is None else classifier
 
 
 def _colour_images(images, name):

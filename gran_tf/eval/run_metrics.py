@@ -14,15 +14,16 @@ import tensorflow as tf
 
 from gran_tf import data as gdata
 from gran_tf.errors import ConfigError
+from gran_tf.eval.features import SCORES
 
 DEFAULT_N = {"modes": 2500, "stacked_modes": 25600}  # VEEGAN/PacGAN and Metz et al. protocols
 _SAMPLE_BATCH = 500
-METRICS = {}
+METRIC_FUNCTIONS = {}  # name -> fn(EvalContext) -> {<name>/<key>: number}
 
 
 def register(name):
     def decorate(fn):
-        METRICS[name] = fn
+        METRIC_FUNCTIONS[name] = fn
         return fn
 
     return decorate
@@ -46,9 +47,9 @@ class EvalContext:
         return model
 
     def mnist_classifier(self):
-        from gran_tf.eval.classifier import load_classifier
+        from gran_tf.eval.classifier import cached_classifier
 
-        classifier = load_classifier()
+        classifier = cached_classifier()
         self.uses("mnist_classifier", classifier.model, test_accuracy=classifier.info.get("test_accuracy"))
         return classifier
 
@@ -237,25 +238,25 @@ def inception_metrics(ctx, names):
     scale = lambda x: 255.0 * (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
     model = ctx.uses("feature_network", default_feature_network()) if set(names) - {"is"} else None
     result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, model=model,
-                          split=ctx.split, classifier=is_classifier() if "is" in names else None)
+                          split=ctx.split, classifier=inception_score_logits_path() if "is" in names else None)
     return prefixed("inception", result)
 
 
-INCEPTION_METRICS = ("fid", "kid", "is")
+INCEPTION_METRICS = SCORES  # one feature extraction serves all three
 
 
 @gin.configurable("inception_score")
-def is_classifier(path=None):
+def inception_score_logits_path(path=None):
     """The logits network of the Inception Score (a .keras file or SavedModel path); the
     standard 1008-way inception-2015-12-05 cannot be had offline, so none by default."""
     return path
 
 
 def check_names(names):
-    unknown = [m for m in names if m not in METRICS and m not in INCEPTION_METRICS]
+    unknown = [m for m in names if m not in METRIC_FUNCTIONS and m not in INCEPTION_METRICS]
     if unknown:
-        raise ConfigError(f"unknown metric(s) {unknown}; expected some of {sorted(METRICS) + list(INCEPTION_METRICS)}")
-    if "is" in names and is_classifier() is None:
+        raise ConfigError(f"unknown metric(s) {unknown}; expected some of {sorted(METRIC_FUNCTIONS) + list(INCEPTION_METRICS)}")
+    if "is" in names and inception_score_logits_path() is None:
         raise ConfigError("metric 'is' needs a classifier giving logits: bind inception_score.path = '<.keras or "
                           "SavedModel>' (the standard inception-2015-12-05 logits are not available offline)")
 
@@ -265,8 +266,8 @@ def evaluate(ctx, names):
     check_names(names)
     results = {}
     for name in names:
-        if name in METRICS:
-            results.update(METRICS[name](ctx))
+        if name in METRIC_FUNCTIONS:
+            results.update(METRIC_FUNCTIONS[name](ctx))
     inception = [m for m in names if m in INCEPTION_METRICS]
     if inception:
         results.update(inception_metrics(ctx, inception))

@@ -50,11 +50,11 @@ def test_fit_save_and_load_round_trip(tmp_path, images):
     model = clf.fit_model(images, labels, epochs=1, batch_size=10, seed=0, verbose=0)
     trained = clf.DigitClassifier(model, {"test_accuracy": 0.5})
     clf.save_classifier(trained, tmp_path)
-    loaded = clf.load_classifier(tmp_path, train_if_missing=False)
+    loaded = clf.cached_classifier(tmp_path, train_if_missing=False)
     assert loaded.info == {"test_accuracy": 0.5}
     np.testing.assert_allclose(loaded.logits(images), trained.logits(images), rtol=1e-5, atol=1e-5)
     with pytest.raises(GranError, match="no MNIST classifier"):
-        clf.load_classifier(tmp_path / "empty", train_if_missing=False)
+        clf.cached_classifier(tmp_path / "empty", train_if_missing=False)
 
 
 @pytest.mark.slow
@@ -67,5 +67,5 @@ def test_trained_classifier_reaches_99_percent(tmp_path):
     assert info["test_accuracy"] >= 0.99
     assert info["n_train"] == 60000 and info["n_test"] == 10000
     x, y = clf.mnist_unit_images("test")
-    assert clf.load_classifier(tmp_path).accuracy(x, y) == pytest.approx(info["test_accuracy"])
+    assert clf.cached_classifier(tmp_path).accuracy(x, y) == pytest.approx(info["test_accuracy"])
     assert trained.info == info

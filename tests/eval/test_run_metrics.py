@@ -69,7 +69,7 @@ def test_scores_record_the_classifier_that_gave_them(mnist_ctx, monkeypatch):
     from gran_tf.eval import classifier as classifier_module
 
     keras_model = classifier_module.build_model()
-    monkeypatch.setattr(classifier_module, "load_classifier",
+    monkeypatch.setattr(classifier_module, "cached_classifier",
                         lambda: classifier_module.DigitClassifier(keras_model, {"test_accuracy": 0.25}))
     mnist_ctx.networks.clear()
     values = run_metrics.evaluate(mnist_ctx, ["mnist_score"])

@@ -92,11 +92,11 @@ def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
             watch_tensors(tape, omega)
             l_G, d_terms = losses_fn()
             l_D = tf.reduce_sum(d_terms)
-        g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
+        g_theta_G, g_omega_G = theta_and_omega(gradients(tape, l_G, theta + omega), len(theta))
         if hessian == "woodbury":
             response = woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping, rank)
             return g_theta_G, response, l_G
-        g_theta_D, g_omega_D = split(gradients(tape, l_D, theta + omega), len(theta))
+        g_theta_D, g_omega_D = theta_and_omega(gradients(tape, l_D, theta + omega), len(theta))
         c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
         return g_theta_G, [c * b for b in g_theta_D], l_G
     if products == "forward":
@@ -108,7 +108,7 @@ def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
             l_G, d_terms = losses_fn()
             l_D = tf.reduce_sum(d_terms)
         g_omega_D = gradients(inner, l_D, omega)
-    g_theta_G, g_omega_G = split(gradients(inner, l_G, theta + omega), len(theta))
+    g_theta_G, g_omega_G = theta_and_omega(gradients(inner, l_G, theta + omega), len(theta))
 
     def hvp(v):  # (Σ_r H_r) v: the global Hessian of ℓ_D in ω
         return cross_replica_sum(vector_jacobian_product(outer, g_omega_D, omega, v))
@@ -127,7 +127,7 @@ def forward_over_reverse_response(losses_fn, theta, omega, hessian, damping, sol
     with tf.GradientTape() as tape:
         watch_tensors(tape, omega)
         l_G, _ = losses_fn()
-    g_theta_G, g_omega_G = split(gradients(tape, l_G, theta + omega), len(theta))
+    g_theta_G, g_omega_G = theta_and_omega(gradients(tape, l_G, theta + omega), len(theta))
 
     def d_gradient_derivative(v, sources):
         with tf.autodiff.ForwardAccumulator(accumulator_primals(omega), v) as accumulator:
@@ -198,8 +198,9 @@ def woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping
     return gradients(tape, weighted, theta)
 
 
-def split(xs, n):
-    return xs[:n], xs[n:]
+def theta_and_omega(grads, n_theta):
+    """A gradient list over θ + ω split into its θ (generator) and ω (discriminator) parts."""
+    return grads[:n_theta], grads[n_theta:]
 
 
 @gin.register
