@@ -11,11 +11,6 @@ from gran_tf.training.updaters import BRC, Proximal
 from gran_tf.training.updaters import brc as brc_module
 from gran_tf.training.updaters.brc import best_response_gradient
 
-RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
-        "MLPDiscriminator.hidden = (8,)"]
-SGD = ["Trainer.g_optimizer = @g/keras.optimizers.SGD", "Trainer.d_optimizer = @d/keras.optimizers.SGD",
-       "g/keras.optimizers.SGD.learning_rate = 0.05", "d/keras.optimizers.SGD.learning_rate = 0.05"]
-
 
 class QuadraticGame:
     """ℓ_D(θ, ω) = ½ωᵀAω − ωᵀBθ,  ℓ_G(θ, ω) = ½θᵀPθ + qᵀω + ½‖ω‖².
@@ -166,55 +161,25 @@ def test_woodbury_matches_the_explicit_empirical_fisher_solve():
     np.testing.assert_allclose(grads3[0].numpy().ravel(), expected3, rtol=1e-8)
 
 
-def ring_trainer(tmp_path, name, params=(), **kw):
-    config.parse(["ring"], RING + SGD + list(params))
-    return Trainer(model_dir=str(tmp_path / name), **kw)
-
-
-def weights(trainer):
-    return [w.numpy() for w in trainer.generator.weights + trainer.discriminator.weights]
-
-
-# CG with λ = 0.1 keeps float32 rounding well below the tolerance; Neumann shares its
-# Hessian-vector products and mixed product, so it is covered by the cg case.
-@pytest.mark.parametrize("hessian", ["outer_product", "woodbury", "cg", "outer_product+proximal"])
-def test_mirrored_over_two_cpus_equals_one_device(tmp_path, hessian):
-    hessian, _, proximal = hessian.partition("+")
-    updater = dict(hessian=hessian, inner_steps=2, damping=0.1, solver_iters=3,
-                   proximal=Proximal(steps=2, prox_weight=2.0) if proximal else None)
-    single = ring_trainer(tmp_path, "single", updater=BRC(**updater))
-    single_metrics = single.train_steps(2)
-    strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
-    mirrored = ring_trainer(tmp_path, "mirrored", updater=BRC(**updater), strategy=strategy)
-    mirrored_metrics = mirrored.train_steps(2)
-    for key in single_metrics:
-        np.testing.assert_allclose(single_metrics[key], mirrored_metrics[key], rtol=1e-5)
-    for a, b in zip(weights(single), weights(mirrored)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    # inner_steps D updates (one batch each) per generator update
-    assert int(single.state.d_optimizer.iterations.numpy()) == 4
-    assert int(single.state.g_optimizer.iterations.numpy()) == 2
-
-
-def test_brc_at_the_proximal_discriminator(tmp_path, float32_paths):
+def test_brc_at_the_proximal_discriminator(sgd_ring_trainer, float32_paths, weights):
     """With the response damped away it is ProxGAN; otherwise the response turns its step."""
     proximal = dict(steps=2, prox_weight=1.0, inner_optimizer="sgd")
-    prox = ring_trainer(tmp_path, "prox", updater=Proximal(**proximal))
+    prox = sgd_ring_trainer("prox", updater=Proximal(**proximal))
     prox.train_steps(2)
-    damped = ring_trainer(tmp_path, "damped", updater=BRC(inner_steps=1, damping=1e12,
+    damped = sgd_ring_trainer("damped", updater=BRC(inner_steps=1, damping=1e12,
                                                            proximal=Proximal(**proximal)))
     damped.train_steps(2)
     for a, b in zip(weights(prox), weights(damped)):  # two code paths: float32 tolerance
         np.testing.assert_allclose(a, b, **float32_paths)
-    live = ring_trainer(tmp_path, "live", updater=BRC(inner_steps=1, damping=1e-3, proximal=Proximal(**proximal)))
+    live = sgd_ring_trainer("live", updater=BRC(inner_steps=1, damping=1e-3, proximal=Proximal(**proximal)))
     metrics = live.train_steps(1)
     assert metrics["brc/response_ratio"] > 1e-3
     assert int(live.state.d_optimizer.iterations.numpy()) == 1  # the look-ahead leaves D alone
 
 
-def test_the_response_term_changes_the_generator_update(tmp_path):
-    plain = ring_trainer(tmp_path, "plain", ["Alternating.n_disc = 2"])
-    brc = ring_trainer(tmp_path, "brc", updater=BRC(hessian="outer_product", inner_steps=2, damping=0.1))
+def test_the_response_term_changes_the_generator_update(sgd_ring_trainer):
+    plain = sgd_ring_trainer("plain", ["Alternating.n_disc = 2"])
+    brc = sgd_ring_trainer("brc", updater=BRC(hessian="outer_product", inner_steps=2, damping=0.1))
     plain.train_steps(1), brc.train_steps(1)
     for a, b in zip(plain.discriminator.get_weights(), brc.discriminator.get_weights()):
         np.testing.assert_array_equal(a, b)  # the same two ordinary D steps
@@ -222,19 +187,19 @@ def test_the_response_term_changes_the_generator_update(tmp_path):
                zip(plain.generator.get_weights(), brc.generator.get_weights())) > 1e-6
 
 
-def test_diagnostics_report_how_far_the_response_turns_the_generator_gradient(tmp_path):
-    negligible = ring_trainer(tmp_path, "big_damping", updater=BRC(inner_steps=1, damping=1e12)).train_steps(1)
+def test_diagnostics_report_how_far_the_response_turns_the_generator_gradient(sgd_ring_trainer):
+    negligible = sgd_ring_trainer("big_damping", updater=BRC(inner_steps=1, damping=1e12)).train_steps(1)
     assert negligible["brc/cos_to_plain"] == pytest.approx(1.0, abs=1e-6)
     assert negligible["brc/response_ratio"] < 1e-6
-    strong = ring_trainer(tmp_path, "small_damping", updater=BRC(inner_steps=1, damping=1e-6)).train_steps(1)
+    strong = sgd_ring_trainer("small_damping", updater=BRC(inner_steps=1, damping=1e-6)).train_steps(1)
     assert -1.0 <= strong["brc/cos_to_plain"] < 1.0 - 1e-4 and strong["brc/response_ratio"] > 1e-3
 
 
 @pytest.mark.parametrize("hessian", ["cg", "neumann"])
-def test_forward_over_reverse_products_give_the_reverse_mode_update(tmp_path, hessian):
+def test_forward_over_reverse_products_give_the_reverse_mode_update(sgd_ring_trainer, hessian, weights):
     updater = dict(hessian=hessian, inner_steps=1, damping=0.1, solver_iters=3, neumann_lr=0.1)
-    reverse = ring_trainer(tmp_path, "reverse", updater=BRC(**updater))
-    forward = ring_trainer(tmp_path, "forward", updater=BRC(**updater, products="forward"))
+    reverse = sgd_ring_trainer("reverse", updater=BRC(**updater))
+    forward = sgd_ring_trainer("forward", updater=BRC(**updater, products="forward"))
     reverse_metrics, forward_metrics = reverse.train_steps(2), forward.train_steps(2)
     assert forward_metrics["brc/response_ratio"] > 1e-3
     np.testing.assert_allclose(forward_metrics["brc/response_ratio"], reverse_metrics["brc/response_ratio"],
@@ -243,17 +208,17 @@ def test_forward_over_reverse_products_give_the_reverse_mode_update(tmp_path, he
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_forward_products_refuse_several_replicas(tmp_path):
+def test_forward_products_refuse_several_replicas(sgd_ring_trainer):
     strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
-    trainer = ring_trainer(tmp_path, "mirrored", updater=BRC(hessian="cg", inner_steps=1, products="forward"),
+    trainer = sgd_ring_trainer("mirrored", updater=BRC(hessian="cg", inner_steps=1, products="forward"),
                            strategy=strategy)
     with pytest.raises(ConfigError, match="one replica"):
         trainer.train_steps(1)
 
 
-def test_switching_diagnostics_off_drops_them_and_keeps_the_update(tmp_path):
-    on = ring_trainer(tmp_path, "on", updater=BRC(inner_steps=1, damping=0.1))
-    off = ring_trainer(tmp_path, "off", updater=BRC(inner_steps=1, damping=0.1, diagnostics=False))
+def test_switching_diagnostics_off_drops_them_and_keeps_the_update(sgd_ring_trainer, weights):
+    on = sgd_ring_trainer("on", updater=BRC(inner_steps=1, damping=0.1))
+    off = sgd_ring_trainer("off", updater=BRC(inner_steps=1, damping=0.1, diagnostics=False))
     on_metrics, off_metrics = on.train_steps(1), off.train_steps(1)
     assert "brc/cos_to_plain" in on_metrics and not any(k.startswith("brc/") for k in off_metrics)
     for a, b in zip(weights(on), weights(off)):

@@ -3,35 +3,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gran_tf import config
-from gran_tf.distribute import make_strategy
 from gran_tf.errors import ConfigError
 from gran_tf.models.mlp import MLPDiscriminator, MLPGenerator
 from gran_tf.training.losses import NonSaturating
-from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import GANState, Proximal, Unrolled
 from gran_tf.training.updaters.base import d_objective
 from gran_tf.training.updaters.functional import StatelessModel, gradients
 from gran_tf.training.updaters.unrolled import look_ahead
 
-RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
-        "MLPDiscriminator.hidden = (8,)", "Trainer.g_optimizer = @g/keras.optimizers.SGD",
-        "Trainer.d_optimizer = @d/keras.optimizers.SGD", "g/keras.optimizers.SGD.learning_rate = 0.05",
-        "d/keras.optimizers.SGD.learning_rate = 0.05"]
 
-
-def ring_trainer(tmp_path, name, **kw):
-    config.parse(["ring"], RING)
-    return Trainer(model_dir=str(tmp_path / name), **kw)
-
-
-def weights(trainer):
-    return [w.numpy() for w in trainer.generator.weights + trainer.discriminator.weights]
-
-
-def test_without_the_proximal_term_it_is_first_order_unrolling(tmp_path, float32_paths):
-    prox = ring_trainer(tmp_path, "prox", updater=Proximal(steps=3, prox_weight=0.0))
-    unrolled = ring_trainer(tmp_path, "unrolled", updater=Unrolled(
+def test_without_the_proximal_term_it_is_first_order_unrolling(sgd_ring_trainer, float32_paths, weights):
+    prox = sgd_ring_trainer("prox", updater=Proximal(steps=3, prox_weight=0.0))
+    unrolled = sgd_ring_trainer("unrolled", updater=Unrolled(
         steps=3, second_order=False, inner_optimizer="sgd", objective="generator", simultaneous=False))
     prox.train_steps(2), unrolled.train_steps(2)
     # Two updaters' code paths for one update (float32 tolerance); a proximal term that did not
@@ -63,18 +46,6 @@ def test_look_ahead_with_the_proximal_term_steps_from_the_anchor():
     for a, b in zip(omega, expected):
         np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-6)
     assert max(np.abs(a - b).max() for a, b in zip(expected, anchor)) > 1e-3
-
-
-def test_mirrored_over_two_cpus_equals_one_device(tmp_path):
-    single = ring_trainer(tmp_path, "single", updater=Proximal(steps=2, prox_weight=2.0))
-    single_metrics = single.train_steps(2)
-    strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
-    mirrored = ring_trainer(tmp_path, "mirrored", updater=Proximal(steps=2, prox_weight=2.0), strategy=strategy)
-    mirrored_metrics = mirrored.train_steps(2)
-    for key in single_metrics:
-        np.testing.assert_allclose(single_metrics[key], mirrored_metrics[key], rtol=1e-5)
-    for a, b in zip(weights(single), weights(mirrored)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_bad_settings_are_config_errors():
