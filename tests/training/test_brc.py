@@ -9,7 +9,12 @@ from gran_tf.training.losses import Minimax, NonSaturating
 from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import BRC, Proximal
 from gran_tf.training.updaters import brc as brc_module
-from gran_tf.training.updaters.brc import best_response_gradient
+from gran_tf.training.updaters.brc import best_response_gradient, make_response
+
+
+def brc_gradient(losses, theta, omega, damping=1e-3, **response):
+    """dF/dθ by ``best_response_gradient`` with the Response that BRC's settings ``response`` name."""
+    return best_response_gradient(losses, theta, omega, make_response(**response), damping).gradient
 
 
 class QuadraticGame:
@@ -46,7 +51,7 @@ class QuadraticGame:
         return self.P @ self.theta.numpy() + self.B.T @ rhs
 
     def hypergradient(self, **kw):
-        grads, _ = best_response_gradient(self.losses, [self.theta], [self.omega], **kw)
+        grads = brc_gradient(self.losses, [self.theta], [self.omega], **kw)
         return grads[0].numpy()
 
 
@@ -133,8 +138,8 @@ def per_example_game(batch, seed=4):
 
 def test_woodbury_on_one_example_is_the_outer_product_update():
     losses, theta, omega = per_example_game(batch=1)
-    outer, _ = best_response_gradient(losses, theta, omega, hessian="outer_product", damping=0.2)
-    rank_one, _ = best_response_gradient(losses, theta, omega, hessian="woodbury", damping=0.2)
+    outer = brc_gradient(losses, theta, omega, hessian="outer_product", damping=0.2)
+    rank_one = brc_gradient(losses, theta, omega, hessian="woodbury", damping=0.2)
     np.testing.assert_allclose(rank_one[0].numpy(), outer[0].numpy(), rtol=1e-10)
 
 
@@ -151,13 +156,13 @@ def test_woodbury_matches_the_explicit_empirical_fisher_solve():
     fisher = jac_omega.T @ jac_omega / 6 + damping * np.eye(jac_omega.shape[1])
     mixed = jac_theta.T @ jac_omega / 6  # (1/n) Σ ∇_θ ℓ_i g_iᵀ
     expected = g_theta_G - mixed @ np.linalg.solve(fisher, g_omega_G)
-    grads, _ = best_response_gradient(losses, theta, omega, hessian="woodbury", damping=damping)
+    grads = brc_gradient(losses, theta, omega, hessian="woodbury", damping=damping)
     np.testing.assert_allclose(grads[0].numpy().ravel(), expected, rtol=1e-8)
     # a rank-3 subset uses the first three examples only
     sub = slice(0, 3)
     fisher3 = jac_omega[sub].T @ jac_omega[sub] / 3 + damping * np.eye(jac_omega.shape[1])
     expected3 = g_theta_G - jac_theta[sub].T @ jac_omega[sub] / 3 @ np.linalg.solve(fisher3, g_omega_G)
-    grads3, _ = best_response_gradient(losses, theta, omega, hessian="woodbury", damping=damping, rank=3)
+    grads3 = brc_gradient(losses, theta, omega, hessian="woodbury", damping=damping, rank=3)
     np.testing.assert_allclose(grads3[0].numpy().ravel(), expected3, rtol=1e-8)
 
 
@@ -251,3 +256,104 @@ def test_bad_settings_are_config_errors():
                dict(neumann_lr=0.0), dict(rank=0), dict(proximal="prox"), dict(products="jvp")):
         with pytest.raises(ConfigError):
             BRC(**kw)
+
+
+def test_a_solver_is_any_solve_of_matvec_and_b():
+    # Iterative takes any solve(matvec, b): a dense solve built from matvec gives the closed form.
+    game = QuadraticGame(seed=2)
+
+    def dense_solve(matvec, b):
+        n = int(b[0].shape[0])
+        columns = [matvec([tf.one_hot(i, n, dtype=b[0].dtype)])[0] for i in range(n)]
+        return [tf.linalg.solve(tf.stack(columns, axis=1), b[0][:, None])[:, 0]]
+
+    result = best_response_gradient(game.losses, [game.theta], [game.omega],
+                                    brc_module.Iterative(dense_solve), damping=0.1)
+    np.testing.assert_allclose(result.gradient[0].numpy(), game.total_derivative(damping=0.1), rtol=1e-10)
+
+
+class TinyMLPGame:
+    """G: x = tanh(z W1) W2; D(x) = softplus(x V + c) · u + x · a; ℓ_D the sigmoid cross-entropy
+    plus (μ/2)‖ω‖² (a strict minimum), ℓ_G the non-saturating loss; float64."""
+
+    def __init__(self, batch=5, mu=0.1, seed=4):
+        rng = np.random.default_rng(seed)
+        self.theta = [tf.Variable(rng.normal(size=(2, 3))), tf.Variable(rng.normal(size=(3, 2)))]
+        self.omega = [tf.Variable(0.5 * rng.normal(size=(2, 3))), tf.Variable(0.1 * rng.normal(size=3)),
+                      tf.Variable(0.5 * rng.normal(size=3)), tf.Variable(0.5 * rng.normal(size=2))]
+        self.z, self.real = tf.constant(rng.normal(size=(batch, 2))), tf.constant(rng.normal(size=(batch, 2)) + 1.0)
+        self.batch, self.mu = batch, mu
+
+    def d(self, x, omega):
+        return tf.linalg.matvec(tf.nn.softplus(x @ omega[0] + omega[1]), omega[2]) + tf.linalg.matvec(x, omega[3])
+
+    def losses(self, theta=None, omega=None):
+        theta, omega = theta or self.theta, omega or self.omega
+        fake_logits = self.d(tf.tanh(self.z @ theta[0]) @ theta[1], omega)
+        terms = tf.nn.softplus(-self.d(self.real, omega)) + tf.nn.softplus(fake_logits)
+        regulariser = 0.5 * self.mu * sum(tf.reduce_sum(w * w) for w in omega)
+        return tf.reduce_mean(tf.nn.softplus(-fake_logits)), tf.concat([terms / self.batch, [regulariser]], 0)
+
+    def best_response(self, theta, start, iters=40, descent_steps=0):
+        """ω*(θ): ``descent_steps`` of gradient descent, then Newton's method on ℓ_D with the exact
+        Hessian; returns ω*, ‖∇_ω ℓ_D‖ and the Hessian's smallest eigenvalue."""
+        theta, omega = [tf.convert_to_tensor(w) for w in theta], [tf.convert_to_tensor(w) for w in start]
+        if descent_steps:
+            omega = self._descend(theta, omega, tf.constant(descent_steps))
+        for _ in range(iters):
+            omega, residual, hessian = self._newton_step(theta, omega)
+        return omega, float(residual), float(np.linalg.eigvalsh(hessian.numpy()).min())
+
+    def _d_gradient(self, theta, omega):
+        with tf.GradientTape() as tape:
+            tape.watch(omega)
+            l_D = tf.reduce_sum(self.losses(theta, omega)[1])
+        return tape.gradient(l_D, omega)
+
+    @tf.function
+    def _descend(self, theta, omega, steps):
+        for _ in tf.range(steps):
+            omega = [w - 0.5 * g for w, g in zip(omega, self._d_gradient(theta, omega))]
+        return omega
+
+    @tf.function
+    def _newton_step(self, theta, omega):
+        sizes = [int(np.prod(w.shape)) for w in omega]
+        with tf.GradientTape() as outer:
+            outer.watch(omega)
+            grad = tf.concat([tf.reshape(g, [-1]) for g in self._d_gradient(theta, omega)], 0)
+        hessian = tf.concat([tf.reshape(h, [sum(sizes), -1]) for h in outer.jacobian(grad, omega)], 1)
+        step = tf.split(tf.linalg.solve(hessian, grad[:, None])[:, 0], sizes)
+        return [w - tf.reshape(d, w.shape) for w, d in zip(omega, step)], tf.norm(grad), hessian
+
+
+def test_the_brc_step_is_the_finite_difference_gradient_of_the_leaders_objective():
+    # Near the best response the exact-Hessian BRC gradient is dF/dθ of F(θ) = ℓ_G(θ, ω*(θ)).
+    game = TinyMLPGame()
+    omega_star, residual, curvature = game.best_response(game.theta, game.omega, descent_steps=300)
+    assert residual < 1e-10 and curvature > 1e-3  # a strict minimum of ℓ_D in ω
+    for w, w_star in zip(game.omega, omega_star):
+        w.assign(w_star)
+    result = best_response_gradient(game.losses, game.theta, game.omega,
+                                    brc_module.Iterative(brc_module.ConjugateGradient(40)), damping=0.0)
+
+    def leader_objective():
+        omega, _, _ = game.best_response(game.theta, omega_star, iters=6)
+        return float(game.losses(game.theta, omega)[0])
+
+    eps = 1e-5
+    for var, grad in zip(game.theta, result.gradient):
+        base = var.numpy()
+        expected = np.zeros_like(base)
+        for i in np.ndindex(base.shape):
+            values = []
+            for sign in (1, -1):
+                shifted = base.copy()
+                shifted[i] += sign * eps
+                var.assign(shifted)
+                values.append(leader_objective())
+            expected[i] = (values[0] - values[1]) / (2 * eps)
+        var.assign(base)
+        np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-6, atol=1e-9)
+    # The response matters here: the plain gradient ∇_θ ℓ_G misses by far more than the tolerance.
+    assert max(np.abs(d.numpy() - g.numpy()).max() for d, g in zip(result.direct, result.gradient)) > 1e-4

@@ -9,13 +9,15 @@ Hessian products and the solve for v) are all-reduced, so every replica sees the
 c or v. The θ-gradients are left per replica and linear in these shares; the optimizer's
 cross-replica SUM then assembles the global ∇_θ ℓ_G − c ∇_θ ℓ_D, or ∇_θ ℓ_G − ∇²_θω ℓ_D v.
 """
+import dataclasses
+
 import gin
 import keras
 import tensorflow as tf
 from absl import logging
 
 from gran_tf.errors import ConfigError
-from gran_tf.training.updaters.base import Updater, d_step, global_mean, sample_z, draw_seed
+from gran_tf.training.updaters.base import Updater, d_step, draw_seed, global_mean, sample_z
 from gran_tf.training.updaters.functional import (
     StatelessModel, cross_replica_sum, gradients, inner_product, num_replicas, vector_jacobian_product,
     watch_tensors)
@@ -43,103 +45,171 @@ def woodbury_weights(jacobian, b, damping):
     return tf.linalg.solve(gram + ridge, tf.linalg.matvec(jacobian, b)[:, None])[:, 0]
 
 
-def conjugate_gradient(hvp, b, damping, iters):
-    """v ≈ (H + λI)⁻¹ b by ``iters`` conjugate-gradient steps from v = 0 (H symmetric PSD)."""
-    v = [tf.zeros_like(x) for x in b]
-    r, p = list(b), list(b)
-    rr = inner_product(r, r)
-    for _ in range(iters):
-        ap = [h + damping * x for h, x in zip(hvp(p), p)]
-        alpha = tf.math.divide_no_nan(rr, inner_product(p, ap))
-        v = [x + alpha * y for x, y in zip(v, p)]
-        r = [x - alpha * y for x, y in zip(r, ap)]
-        rr_new = inner_product(r, r)
-        p = [x + tf.math.divide_no_nan(rr_new, rr) * y for x, y in zip(r, p)]
-        rr = rr_new
-    return v
+@dataclasses.dataclass(frozen=True)
+class ConjugateGradient:
+    """``solve(matvec, b)``: v ≈ A⁻¹ b by ``iters`` conjugate-gradient steps from v = 0 (A symmetric PD)."""
+
+    iters: int
+
+    def __call__(self, matvec, b):
+        v = [tf.zeros_like(x) for x in b]
+        r, p = list(b), list(b)
+        rr = inner_product(r, r)
+        for _ in range(self.iters):
+            ap = matvec(p)
+            alpha = tf.math.divide_no_nan(rr, inner_product(p, ap))
+            v = [x + alpha * y for x, y in zip(v, p)]
+            r = [x - alpha * y for x, y in zip(r, ap)]
+            rr_new = inner_product(r, r)
+            p = [x + tf.math.divide_no_nan(rr_new, rr) * y for x, y in zip(r, p)]
+            rr = rr_new
+        return v
 
 
-def neumann_series(hvp, b, damping, iters, lr):
-    """v ≈ (H + λI)⁻¹ b = α Σ_{j≥0} (I − α(H + λI))^j b, truncated after ``iters`` terms
-    (converges when α‖H + λI‖ < 1)."""
-    term, total = list(b), list(b)
-    for _ in range(iters):
-        term = [t - lr * (h + damping * t) for t, h in zip(term, hvp(term))]
-        total = [s + t for s, t in zip(total, term)]
-    return [lr * s for s in total]
+@dataclasses.dataclass(frozen=True)
+class NeumannSeries:
+    """``solve(matvec, b)``: v ≈ A⁻¹ b = α Σ_{j≥0} (I − αA)^j b, truncated after ``iters`` terms
+    (converges when α‖A‖ < 1)."""
+
+    iters: int
+    lr: float
+
+    def __call__(self, matvec, b):
+        term, total = list(b), list(b)
+        for _ in range(self.iters):
+            term = [t - self.lr * a for t, a in zip(term, matvec(term))]
+            total = [s + t for s, t in zip(total, term)]
+        return [self.lr * s for s in total]
 
 
-def best_response_gradient(losses_fn, theta, omega, hessian="outer_product", damping=1e-3, solver_iters=10,
-                           neumann_lr=1.0, rank=None, products="reverse"):
-    """This replica's part of dF/dθ, and ℓ_G.
+def damped(hvp, damping):
+    """v ↦ (H + λI) v."""
+    return lambda v: [h + damping * x for h, x in zip(hvp(v), v)]
 
-    ``losses_fn()`` returns ℓ_G and the terms of ℓ_D (ℓ_D = Σ terms), computed from
-    ``theta`` and ``omega`` (lists of variables or tensors), each this replica's share of the
-    global-batch loss. "woodbury" needs them per example, and ``losses_fn(rows=r)`` to
-    give the terms of the first r examples alone.
+
+class Response:
+    """One approximation of the response term ∇²_θω ℓ_D (H + λI)⁻¹ ∇_ω ℓ_G, H = ∇²_ωω ℓ_D.
+
+    ``parts(losses_fn, theta, omega, damping)`` gives this replica's shares of ∇_θ ℓ_G and of the
+    response term, and ℓ_G; see ``best_response_gradient`` for ``losses_fn``.
     """
-    direct, response, l_G = direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters,
-                                                neumann_lr, rank, products)
-    return [a - b for a, b in zip(direct, response)], l_G
+
+    def parts(self, losses_fn, theta, omega, damping):
+        raise NotImplementedError
 
 
-def direct_and_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr, rank,
-                        products="reverse"):
-    """This replica's parts of ∇_θ ℓ_G and of the response term ∇²_θω ℓ_D H⁻¹ ∇_ω ℓ_G, and ℓ_G.
-    ``products`` picks how cg/neumann form their Hessian- and mixed-vector products."""
-    if hessian in ("outer_product", "woodbury"):
+class OuterProduct(Response):
+    """H ≈ g gᵀ, g = ∇_ω ℓ_D: first-order gradients only (Sherman–Morrison)."""
+
+    def parts(self, losses_fn, theta, omega, damping):
         with tf.GradientTape(persistent=True) as tape:
             watch_tensors(tape, omega)
             l_G, d_terms = losses_fn()
             l_D = tf.reduce_sum(d_terms)
         g_theta_G, g_omega_G = theta_and_omega(gradients(tape, l_G, theta + omega), len(theta))
-        if hessian == "woodbury":
-            response = woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping, rank)
-            return g_theta_G, response, l_G
         g_theta_D, g_omega_D = theta_and_omega(gradients(tape, l_D, theta + omega), len(theta))
         c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
         return g_theta_G, [c * b for b in g_theta_D], l_G
-    if products == "forward":
-        return forward_over_reverse_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr)
-    with tf.GradientTape(persistent=True) as outer:
-        watch_tensors(outer, omega)
-        with tf.GradientTape(persistent=True) as inner:
-            watch_tensors(inner, omega)
+
+
+@dataclasses.dataclass(frozen=True)
+class Woodbury(Response):
+    """H ≈ JᵀJ/n from the per-example gradients of ``rank`` examples (all when None)."""
+
+    rank: int = None
+
+    def parts(self, losses_fn, theta, omega, damping):
+        with tf.GradientTape(persistent=True) as tape:
+            watch_tensors(tape, omega)
             l_G, d_terms = losses_fn()
-            l_D = tf.reduce_sum(d_terms)
-        g_omega_D = gradients(inner, l_D, omega)
-    g_theta_G, g_omega_G = theta_and_omega(gradients(inner, l_G, theta + omega), len(theta))
-
-    def hvp(v):  # (Σ_r H_r) v: the global Hessian of ℓ_D in ω
-        return cross_replica_sum(vector_jacobian_product(outer, g_omega_D, omega, v))
-
-    v = solve_for_v(hvp, cross_replica_sum(g_omega_G), hessian, damping, solver_iters, neumann_lr)
-    return g_theta_G, vector_jacobian_product(outer, g_omega_D, theta, v), l_G  # ∇_θ ⟨∇_ω ℓ_D, v⟩
+        g_theta_G, g_omega_G = theta_and_omega(gradients(tape, l_G, theta + omega), len(theta))
+        return g_theta_G, woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping,
+                                            self.rank), l_G
 
 
-def forward_over_reverse_response(losses_fn, theta, omega, hessian, damping, solver_iters, neumann_lr):
-    """``direct_and_response`` for cg/neumann with every product a forward-mode derivative of a
-    reverse-mode gradient of ℓ_D along ω → ω + εv: H v = ∂_ε ∇_ω ℓ_D, and the mixed term
-    ∇²_θω ℓ_D v = ∂_ε ∇_θ ℓ_D. No second-order tape is kept; each product reruns ℓ_D."""
-    if num_replicas() > 1:
-        raise ConfigError('BRC.products = "forward" runs on one replica; use "reverse" under a '
-                          "multi-replica strategy")
-    with tf.GradientTape() as tape:
-        watch_tensors(tape, omega)
-        l_G, _ = losses_fn()
-    g_theta_G, g_omega_G = theta_and_omega(gradients(tape, l_G, theta + omega), len(theta))
+@dataclasses.dataclass(frozen=True)
+class Iterative(Response):
+    """The exact H through Hessian-vector products, v = (H + λI)⁻¹ ∇_ω ℓ_G by ``solve(matvec, b)``
+    (``ConjugateGradient``, ``NeumannSeries`` or any function of that shape), then ∇_θ⟨∇_ω ℓ_D, v⟩.
+    ``products`` forms the products "reverse"-over-reverse (one persistent tape) or
+    "forward"-over-reverse (no second-order tape; one replica only)."""
 
-    def d_gradient_derivative(v, sources):
-        with tf.autodiff.ForwardAccumulator(accumulator_primals(omega), v) as accumulator:
-            with tf.GradientTape() as inner:
+    solve: object
+    products: str = "reverse"
+
+    def parts(self, losses_fn, theta, omega, damping):
+        if self.products == "forward":
+            return self.forward_parts(losses_fn, theta, omega, damping)
+        with tf.GradientTape(persistent=True) as outer:
+            watch_tensors(outer, omega)
+            with tf.GradientTape(persistent=True) as inner:
                 watch_tensors(inner, omega)
-                l_D = tf.reduce_sum(losses_fn()[1])
-            grads = gradients(inner, l_D, sources)
-        return [accumulator.jvp(g, unconnected_gradients=tf.UnconnectedGradients.ZERO) for g in grads]
+                l_G, d_terms = losses_fn()
+                l_D = tf.reduce_sum(d_terms)
+            g_omega_D = gradients(inner, l_D, omega)
+        g_theta_G, g_omega_G = theta_and_omega(gradients(inner, l_G, theta + omega), len(theta))
 
-    v = solve_for_v(lambda u: d_gradient_derivative(u, omega), g_omega_G, hessian, damping, solver_iters,
-                    neumann_lr)
-    return g_theta_G, d_gradient_derivative(v, theta), l_G
+        def hvp(v):  # (Σ_r H_r) v: the global Hessian of ℓ_D in ω
+            return cross_replica_sum(vector_jacobian_product(outer, g_omega_D, omega, v))
+
+        v = self.solved(hvp, cross_replica_sum(g_omega_G), damping)
+        return g_theta_G, vector_jacobian_product(outer, g_omega_D, theta, v), l_G  # ∇_θ ⟨∇_ω ℓ_D, v⟩
+
+    def forward_parts(self, losses_fn, theta, omega, damping):
+        """Every product a forward-mode derivative of a reverse-mode gradient of ℓ_D along
+        ω → ω + εv: H v = ∂_ε ∇_ω ℓ_D, and the mixed term ∇²_θω ℓ_D v = ∂_ε ∇_θ ℓ_D."""
+        if num_replicas() > 1:
+            raise ConfigError('BRC.products = "forward" runs on one replica; use "reverse" under a '
+                              "multi-replica strategy")
+        with tf.GradientTape() as tape:
+            watch_tensors(tape, omega)
+            l_G, _ = losses_fn()
+        g_theta_G, g_omega_G = theta_and_omega(gradients(tape, l_G, theta + omega), len(theta))
+
+        def d_gradient_derivative(v, sources):
+            with tf.autodiff.ForwardAccumulator(accumulator_primals(omega), v) as accumulator:
+                with tf.GradientTape() as inner:
+                    watch_tensors(inner, omega)
+                    l_D = tf.reduce_sum(losses_fn()[1])
+                grads = gradients(inner, l_D, sources)
+            return [accumulator.jvp(g, unconnected_gradients=tf.UnconnectedGradients.ZERO) for g in grads]
+
+        v = self.solved(lambda u: d_gradient_derivative(u, omega), g_omega_G, damping)
+        return g_theta_G, d_gradient_derivative(v, theta), l_G
+
+    def solved(self, hvp, b, damping):
+        """v = (H + λI)⁻¹ b, held constant."""
+        return [tf.stop_gradient(x) for x in self.solve(damped(hvp, damping), b)]
+
+
+def make_response(hessian="outer_product", solver_iters=10, neumann_lr=1.0, rank=None, products="reverse"):
+    """The Response named by BRC's gin settings."""
+    if hessian == "outer_product":
+        return OuterProduct()
+    if hessian == "woodbury":
+        return Woodbury(rank)
+    solve = ConjugateGradient(solver_iters) if hessian == "cg" else NeumannSeries(solver_iters, neumann_lr)
+    return Iterative(solve, products)
+
+
+@dataclasses.dataclass
+class BestResponseGradient:
+    gradient: list  # this replica's part of dF/dθ = ∇_θ ℓ_G − response
+    direct: list  # this replica's part of ∇_θ ℓ_G
+    l_G: tf.Tensor
+
+
+def best_response_gradient(losses_fn, theta, omega, response=None, damping=1e-3):
+    """This replica's part of dF/dθ = ∇_θ ℓ_G − ∇²_θω ℓ_D (H + λI)⁻¹ ∇_ω ℓ_G, with H as
+    ``response`` (a Response, default OuterProduct()) approximates it.
+
+    ``losses_fn()`` returns ℓ_G and the terms of ℓ_D (ℓ_D = Σ terms), computed from
+    ``theta`` and ``omega`` (lists of variables or tensors), each this replica's share of the
+    global-batch loss. Woodbury needs them per example, and ``losses_fn(rows=r)`` to give the
+    terms of the first r examples alone.
+    """
+    direct, term, l_G = (response or OuterProduct()).parts(losses_fn, theta, omega, damping)
+    return BestResponseGradient([a - b for a, b in zip(direct, term)], direct, l_G)
 
 
 def accumulator_primals(omega):
@@ -147,21 +217,12 @@ def accumulator_primals(omega):
     return [w.value if isinstance(w, keras.Variable) else w for w in omega]
 
 
-def solve_for_v(hvp, b, hessian, damping, solver_iters, neumann_lr):
-    """v ≈ (H + λI)⁻¹ b by conjugate gradients or the Neumann series, held constant."""
-    if hessian == "cg":
-        v = conjugate_gradient(hvp, b, damping, solver_iters)
-    else:
-        v = neumann_series(hvp, b, damping, solver_iters, neumann_lr)
-    return [tf.stop_gradient(x) for x in v]
-
-
-def response_diagnostics(direct, response):
-    """cos(dF/dθ, ∇_θ ℓ_G) and ‖response‖ / ‖∇_θ ℓ_G‖ of the global gradients, each divided by
-    the number of replicas (the trainer sums metrics over replicas). A negative cosine means
-    the response term reverses the plain generator gradient."""
-    direct, response = cross_replica_sum(direct), cross_replica_sum(response)
-    total = [a - b for a, b in zip(direct, response)]
+def response_diagnostics(direct, total):
+    """cos(dF/dθ, ∇_θ ℓ_G) and ‖response‖ / ‖∇_θ ℓ_G‖ of the global gradients (``total`` = dF/dθ,
+    response = direct − total), each divided by the number of replicas (the trainer sums metrics
+    over replicas). A negative cosine means the response term reverses the plain generator gradient."""
+    direct, total = cross_replica_sum(direct), cross_replica_sum(total)
+    response = [a - b for a, b in zip(direct, total)]
     norm = lambda xs: tf.sqrt(inner_product(xs, xs))  # noqa: E731
     replicas = tf.cast(num_replicas(), total[0].dtype)
     cos = tf.math.divide_no_nan(inner_product(total, direct), norm(total) * norm(direct))
@@ -237,6 +298,7 @@ class BRC(Updater):
         if products not in PRODUCTS:
             raise ConfigError(f"unknown BRC products {products!r}; expected one of {PRODUCTS}")
         self.products = products
+        self.response = make_response(hessian, self.solver_iters, self.neumann_lr, self.rank, products)
         self.diagnostics = bool(diagnostics)
         if proximal is not None and not isinstance(proximal, Proximal):
             raise ConfigError(f"BRC.proximal must be a Proximal updater (e.g. @Proximal()), got {proximal!r}")
@@ -276,9 +338,6 @@ class BRC(Updater):
             l_D = state.loss.d_loss(d_fn(x), fake_logits) + state.loss.penalty(d_fn, x, fake, seed)
             return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
 
-        direct, response, l_G = direct_and_response(
-            losses, g.trainable_variables, omega, self.hessian, damping,
-            self.solver_iters, self.neumann_lr, self.rank, self.products)
-        grads = [a - b for a, b in zip(direct, response)]
-        state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
-        return l_G, response_diagnostics(direct, response) if self.diagnostics else {}
+        result = best_response_gradient(losses, g.trainable_variables, omega, self.response, damping)
+        state.g_optimizer.apply_gradients(zip(result.gradient, g.trainable_variables))
+        return result.l_G, response_diagnostics(result.direct, result.gradient) if self.diagnostics else {}
