@@ -13,6 +13,7 @@ COMMANDS = {  # console script -> gran_tf.cli module; launch/<module>.py is the 
     "gran-inference-rank": "inference_rank",
     "gran-train-classifier": "train_classifier",
     "gran-fetch-weights": "fetch_weights",
+    "gran-density-grid": "density_grid",
 }
 
 setup(

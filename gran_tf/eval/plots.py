@@ -184,3 +184,32 @@ def distance_histograms_figure(result):
 def distance_histograms(result, path):
     """Save ``distance_histograms_figure`` for a ``diversity.pairwise_distances`` result; returns ``path``."""
     return save_figure(distance_histograms_figure(result), path)
+
+
+def density_grid_figure(rows, data, extent, bins=120):
+    """The Unrolled GAN paper's Figure 1 layout: one row per run, one heatmap of the 2-D sample
+    density per training step, the data's own heatmap last.
+
+    ``rows``: [(label, [(step, points [N, 2]), ...]), ...]; ``extent``: (lo, hi) of both axes.
+    Each panel is a 2-D histogram over the same grid, shown with a square-root colour scale so
+    that sparse mass stays visible beside a collapsed mode.
+    """
+    columns = max(len(panels) for _, panels in rows) + 1
+    fig = new_figure(figsize=(1.6 * columns, 1.7 * len(rows)))
+    edges = np.linspace(extent[0], extent[1], bins + 1)
+
+    def panel(ax, points, title):
+        hist, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=(edges, edges))
+        ax.imshow(np.sqrt(hist.T), origin="lower", extent=(*extent, *extent), cmap="viridis", aspect="equal")
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(title, fontsize=7)
+
+    for r, (label, panels) in enumerate(rows):
+        for c, (step, points) in enumerate(panels):
+            ax = fig.add_subplot(len(rows), columns, r * columns + c + 1)
+            panel(ax, np.asarray(points, np.float64), f"step {step:,}")
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+        panel(fig.add_subplot(len(rows), columns, r * columns + columns), np.asarray(data, np.float64), "data")
+    fig.tight_layout()
+    return fig

@@ -192,3 +192,14 @@ def test_a_battle_between_runs_on_other_mixtures_is_refused(runs, tmp_path):
         errors = [line for line in battle.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "ring.std: 0.02 vs 0.14" in errors[0], battle.stderr
     assert not list(tmp_path.glob("**/battle_*.json"))
+
+
+def test_density_grid_draws_every_run_at_every_step(runs, tmp_path):
+    out = tmp_path / "grid.png"
+    result = launch("density_grid.py", f"--run=K0={runs[0]}", f"--run=K1={runs[1]}", "--steps=3", f"--out={out}")
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    assert Image.open(out).size == (320, 340)  # 2 rows x 2 panels (step 3, data) at 1.6 x 1.7 in, 100 dpi
+    missing = launch("density_grid.py", f"--run=K0={runs[0]}", "--steps=2", f"--out={out}")
+    assert missing.returncode == 2 and "no samples at step 2" in missing.stderr

@@ -1,0 +1,65 @@
+"""Heatmaps of point runs' samples over training, one row per run (the Unrolled GAN paper's
+Figure 1 layout), from the ``samples/points_<step>.npy`` a point run keeps at each sample step.
+
+    gran-density-grid --run "K = 0=runs/ring_k/ring_unrolled0/seed0" \
+        --run "K = 10=runs/ring_k/ring_unrolled10/seed0" --steps 5000,10000,15000,20000,25000 \
+        --out docs/figures/ring_figure1.png
+
+The data panel is drawn from the first run's record; all runs must share their data.
+"""
+import os
+
+import numpy as np
+from absl import flags
+
+from gran_tf import run_record
+from gran_tf.cli.common import absl_entry
+from gran_tf.errors import ConfigError, RunDirError
+from gran_tf.eval import plots
+from gran_tf.rundir import RunDir
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("run", [], "LABEL=RUN_DIR, one per row")
+flags.DEFINE_list("steps", [], "training steps to show (each run must have samples/points_<step>.npy)")
+flags.DEFINE_float("extent", 2.6, "the panels show [-extent, extent]^2")
+flags.DEFINE_integer("n_data", 2500, "data points in the data panel")
+flags.DEFINE_string("out", "density_grid.png", "output PNG")
+
+
+def parse_run(text):
+    label, sep, path = text.partition("=")
+    if not sep or not label or not path:
+        raise ConfigError(f"--run must be LABEL=RUN_DIR, got {text!r}")
+    return label, RunDir(path)
+
+
+def points_at(run_dir, step):
+    path = run_dir.join("samples", f"points_{step:08d}.npy")
+    if not os.path.exists(path):
+        raise RunDirError(f"{run_dir.path} has no samples at step {step} ({path} is missing)")
+    return np.load(path)
+
+
+def main():
+    if not FLAGS.run or not FLAGS.steps:
+        raise ConfigError("give at least one --run LABEL=RUN_DIR and --steps")
+    if not FLAGS.out.endswith(".png"):
+        raise ConfigError(f"--out must end in .png, got {FLAGS.out!r}")
+    steps = [int(s) for s in FLAGS.steps]
+    runs = [parse_run(text) for text in FLAGS.run]
+    records = [run_record.read(run_dir) for _, run_dir in runs]
+    run_record.same_data(records, [label for label, _ in runs])
+    if records[0].data.spec.kind != "points" or records[0].data.spec.shape != (2,):
+        raise ConfigError(f"density grids need 2-D point data, not {records[0].data.name}")
+    rows = [(label, [(step, points_at(run_dir, step)) for step in steps]) for label, run_dir in runs]
+    data, _ = records[0].data.mixture().sample(FLAGS.n_data, seed=records[0].seed + 1)
+    plots.save_figure(plots.density_grid_figure(rows, np.asarray(data), (-FLAGS.extent, FLAGS.extent)), FLAGS.out)
+    print("wrote", FLAGS.out)
+
+
+def run():
+    absl_entry(main)
+
+
+if __name__ == "__main__":
+    run()
