@@ -3,6 +3,7 @@
 Layout (one run per directory, resumable)::
 
     config.gin            bindings the run was started with (its identity)
+    run.json              the run record: data, seed, models, versions (gran_tf.run_record)
     operative_config.gin  every parameter actually used
     versions.json         python and package versions at each start: {"starts": [{step, time, versions}]}
     events.out.tfevents.* TensorBoard
