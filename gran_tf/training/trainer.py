@@ -4,18 +4,21 @@ Models, optimizers, the step counter, the checkpoint and the distributed dataset
 created inside ``strategy.scope()``. Randomness comes from stateless draws keyed by
 (seed, step), so a resumed run continues exactly as an uninterrupted one.
 """
+import contextlib
 import errno
 import glob
 import math
 import os
 import shutil
 import signal
+import sys
 import time
 
 import gin
 import keras
 import numpy as np
 import tensorflow as tf
+import tqdm
 
 from gran_tf import data as gdata
 from gran_tf import run_record
@@ -273,7 +276,7 @@ class Trainer:
         metrics = {}
         self._manager = manager
         step = start
-        with writer.as_default(), stop_requests() as stop:
+        with writer.as_default(), stop_requests() as stop, contextlib.closing(progress):
             while step < self.total_steps:  # loops of steps_per_loop steps; I/O at their ends
                 chunk = min(self.steps_per_loop, self.total_steps - step)
                 metrics, step = self._run_steps(chunk), step + chunk
@@ -369,7 +372,7 @@ class Trainer:
             tf.summary.scalar(f"train/{k}", v, step=step)
         if self.role.writes:
             self.run_dir.append_metrics({"step": step, **values})
-            print(progress.line(step, values), flush=True)
+            progress.show(step, values)
 
     def _evaluate(self, step, best_manager):
         """Training-time evaluation: metrics to TensorBoard and metrics.jsonl, best checkpoint kept."""
@@ -382,7 +385,8 @@ class Trainer:
         if self.best.improved(values, step):
             best_manager.save(checkpoint_number=step)
             self.run_dir.write_json("best.json", self.best.as_dict())
-        print(f"eval step {step}: " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()), flush=True)
+        tqdm.tqdm.write(f"eval step {step}: " + "  ".join(f"{k} {v:.4g}" for k, v in values.items()), file=sys.stdout)
+        sys.stdout.flush()
 
     def _check_finite(self, step, metrics):
         values = {k: float(v) for k, v in metrics.items()}
@@ -435,26 +439,36 @@ class BestTracker:
 
 
 class Progress:
-    """steps/s over the last logging interval and ETA for the remaining steps."""
+    """steps/s over the last logging interval and the ETA: a tqdm bar on a terminal, one line per
+    log elsewhere (log files, CI), ``step 400/5000  d_loss 1.3  g_loss 0.7  230.1 steps/s  ETA 0m20s``."""
 
-    def __init__(self, start, total):
-        self.total, self.last_step, self.last_time = total, start, time.perf_counter()
+    def __init__(self, start, total, stream=None):
+        self.stream = stream or sys.stdout
+        self.total, self.last_step, self.last_time, self.rate = total, start, time.perf_counter(), 0.0
+        self.bar = tqdm.tqdm(total=total, initial=start, unit="step", file=self.stream, dynamic_ncols=True,
+                             disable=not self.stream.isatty(), leave=True)
 
     def update(self, step):
         now = time.perf_counter()
         rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
         self.last_step, self.last_time, self.rate = step, now, rate
+        self.bar.update(step - self.bar.n)
         return rate
 
     def line(self, step, values):
-        eta = (self.total - step) / self.rate if self.rate > 0 else float("inf")
-        losses = "  ".join(f"{k} {v:.4f}" for k, v in values.items() if k != "steps_per_sec")
-        return (f"step {step}/{self.total}  {losses}  {self.rate:.1f} steps/s  "
-                f"ETA {format_seconds(eta)}")
+        eta = (self.total - step) / self.rate if self.rate > 0 else None
+        return (f"step {step}/{self.total}  {losses_text(values)}  {self.rate:.1f} steps/s  "
+                f"ETA {'?' if eta is None else tqdm.tqdm.format_interval(eta)}")
+
+    def show(self, step, values):
+        if self.bar.disable:
+            print(self.line(step, values), file=self.stream, flush=True)
+        else:
+            self.bar.set_postfix_str(losses_text(values))
+
+    def close(self):
+        self.bar.close()
 
 
-def format_seconds(seconds):
-    if not math.isfinite(seconds):
-        return "?"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}m{secs:02d}s"
+def losses_text(values):
+    return "  ".join(f"{k} {v:.4f}" for k, v in values.items() if k != "steps_per_sec")

@@ -122,3 +122,25 @@ def test_training_time_evaluation_logs_metrics_and_keeps_the_best_checkpoint(tmp
 def test_unknown_eval_metric_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError):
         make_trainer(tmp_path, "ring", RING + ["Trainer.eval_metrics = ['nope']"])
+
+
+def test_the_progress_line_without_a_terminal_and_the_bar_on_one():
+    import io
+
+    from gran_tf.training.trainer import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    log, terminal = io.StringIO(), Terminal()
+    for stream in (log, terminal):
+        progress = Progress(0, 100, stream=stream)
+        progress.last_time -= 2.0  # 50 steps in 2 s
+        progress.update(50)
+        progress.show(50, {"d_loss": 1.25, "g_loss": 0.5, "steps_per_sec": 25.0})
+        progress.close()
+    line = log.getvalue()
+    assert line.startswith("step 50/100  d_loss 1.2500  g_loss 0.5000  25.0 steps/s  ETA 00:02")
+    assert line.count("\n") == 1
+    assert "50/100" in terminal.getvalue() and "d_loss 1.2500" in terminal.getvalue()  # tqdm's bar
