@@ -44,3 +44,30 @@ def float32_paths():
     may sum in other orders: ~100 ulps relative, and 1e-6 absolute for O(1) values near zero.
     Same kernels on the same inputs (resume, repeated runs) are compared exactly instead."""
     return dict(rtol=1e-5, atol=1e-6)
+
+
+def central_differences(loss_fn, variables, eps=1e-6):
+    """(loss(v + εe_i) − loss(v − εe_i)) / 2ε for every entry of every variable (float64 tests)."""
+    import numpy as np
+
+    grads = []
+    for var in variables:
+        base = var.numpy()
+        grad = np.zeros_like(base)
+        for i in np.ndindex(base.shape):
+            values = []
+            for sign in (1, -1):
+                shifted = base.copy()
+                shifted[i] += sign * eps
+                var.assign(shifted)
+                values.append(float(loss_fn()))
+            grad[i] = (values[0] - values[1]) / (2 * eps)
+        var.assign(base)
+        grads.append(grad)
+    return grads
+
+
+@pytest.fixture
+def finite_difference_gradient():
+    """``finite_difference_gradient(loss_fn, variables, eps=1e-6)``: central differences."""
+    return central_differences

@@ -45,31 +45,14 @@ def float64_state():
         keras.config.set_dtype_policy(policy)
 
 
-def finite_difference_gradient(loss_fn, variables, eps=1e-6):
-    grads = []
-    for var in variables:
-        base = var.numpy()
-        grad = np.zeros_like(base)
-        for i in np.ndindex(base.shape):
-            values = []
-            for sign in (1, -1):
-                shifted = base.copy()
-                shifted[i] += sign * eps
-                var.assign(shifted)
-                values.append(float(loss_fn()))
-            grad[i] = (values[0] - values[1]) / (2 * eps)
-        var.assign(base)
-        grads.append(grad)
-    return grads
-
-
 def surrogate(updater, state, real, z, step, stream):
     return updater.surrogate_loss(state, real, state.generator(z, training=True), step, stream)
 
 
 @pytest.mark.parametrize("objective", ["value", "generator"])
 @pytest.mark.parametrize("inner", ["sgd", "adam"])
-def test_unrolled_generator_gradient_matches_finite_differences(float64_state, inner, objective):
+def test_unrolled_generator_gradient_matches_finite_differences(float64_state, inner, objective,
+                                                                finite_difference_gradient):
     state, real, z = float64_state
     theta = state.generator.trainable_variables
     unrolled = Unrolled(steps=3, inner_optimizer=inner, objective=objective)
