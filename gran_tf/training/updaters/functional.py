@@ -105,6 +105,17 @@ class AdamMoments:
     iterations: tf.Tensor
 
 
+def optimizer_slot(optimizer, variable, kind):
+    """The ``kind`` ("momentum", "velocity") slot of ``variable`` among the public
+    ``optimizer.variables``: Keras names it after the variable's path, ``<path with / as _>_<kind>``."""
+    name = f"{variable.path.replace('/', '_')}_{kind}"
+    found = [w for w in optimizer.variables if w.name == name]
+    if len(found) != 1:
+        raise ConfigError(f"the D optimizer has {len(found)} slots named {name!r} (expected one): "
+                          "build it on the discriminator's variables, with unique variable paths")
+    return found[0]
+
+
 class FunctionalAdam:
     """The Keras Adam step of ``optimizer`` as a pure function, starting from its current
     moments, iteration count and learning rate:
@@ -118,9 +129,8 @@ class FunctionalAdam:
 
     def initial_state(self):
         opt = self.optimizer
-        slots = [opt._get_variable_index(v) for v in self.variables]  # Keras' own slot lookup
-        return AdamMoments(m=current_values([opt._momentums[i] for i in slots]),
-                           v=current_values([opt._velocities[i] for i in slots]),
+        return AdamMoments(m=current_values([optimizer_slot(opt, v, "momentum") for v in self.variables]),
+                           v=current_values([optimizer_slot(opt, v, "velocity") for v in self.variables]),
                            iterations=tf.convert_to_tensor(opt.iterations))
 
     def update(self, params, grads, state):
