@@ -5,6 +5,7 @@ created inside ``strategy.scope()``. Randomness comes from stateless draws keyed
 (seed, step), so a resumed run continues exactly as an uninterrupted one.
 """
 import contextlib
+import dataclasses
 import errno
 import glob
 import math
@@ -110,10 +111,7 @@ class Trainer:
         if eval_samples is not None:
             eval_samples = integer_setting("eval_samples", eval_samples, 1)
         self.steps_per_loop = integer_setting("steps_per_loop", steps_per_loop, 1)
-        for name in ("log_every", "sample_every", "checkpoint_every", "eval_every"):
-            if getattr(self, name) % self.steps_per_loop:
-                raise ConfigError(f"Trainer.{name} ({getattr(self, name)}) is not a multiple of "
-                                  f"Trainer.steps_per_loop ({self.steps_per_loop}): I/O happens between loops")
+        self._check_intervals()
         self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
         self.updater = updater or Alternating()
         self.strategy = strategy or make_strategy()
@@ -128,18 +126,7 @@ class Trainer:
         self.data = gdata.DataRecord.current(dataset)  # the data, fixed now: evaluation reads this, not gin
         self.spec = self.data.spec
         set_seeds(self.seed)
-        with self.strategy.scope():
-            self.state = GANState(
-                generator=build_model(generator, self.spec, dataset),
-                discriminator=build_model(discriminator, self.spec, dataset),
-                g_optimizer=g_optimizer(), d_optimizer=d_optimizer(),
-                loss=loss or NonSaturating(), global_batch_size=self.batch_size, seed=self.seed)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self._build_optimizers()
-            self.checkpoint = tf.train.Checkpoint(
-                step=self.step, generator=self.state.generator,
-                discriminator=self.state.discriminator,
-                g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
+        self._build_state(generator, discriminator, loss or NonSaturating(), g_optimizer, d_optimizer)
         # Built now so that missing data or a bad shape fails before anything is written.
         self._batches = self.data.make_dataset(self.batch_size, self.seed)
         self._iterator = None
@@ -158,6 +145,29 @@ class Trainer:
     @property
     def discriminator(self):
         return self.state.discriminator
+
+    def _check_intervals(self):
+        """Logging, samples, checkpoints and evaluation happen between loops of steps_per_loop."""
+        for name in ("log_every", "sample_every", "checkpoint_every", "eval_every"):
+            if getattr(self, name) % self.steps_per_loop:
+                raise ConfigError(f"Trainer.{name} ({getattr(self, name)}) is not a multiple of "
+                                  f"Trainer.steps_per_loop ({self.steps_per_loop}): I/O happens between loops")
+
+    def _build_state(self, generator, discriminator, loss, g_optimizer, d_optimizer):
+        """The networks, the optimizers with their slots, the step counter and the checkpoint of
+        them all, built under the strategy."""
+        with self.strategy.scope():
+            self.state = GANState(
+                generator=build_model(generator, self.spec, self.dataset_name),
+                discriminator=build_model(discriminator, self.spec, self.dataset_name),
+                g_optimizer=g_optimizer(), d_optimizer=d_optimizer(),
+                loss=loss, global_batch_size=self.batch_size, seed=self.seed)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self._build_optimizers()
+            self.checkpoint = tf.train.Checkpoint(
+                step=self.step, generator=self.state.generator,
+                discriminator=self.state.discriminator,
+                g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
 
     def _build_optimizers(self):
         # Slot variables must exist before a checkpoint restore can fill them.
@@ -277,20 +287,14 @@ class Trainer:
         self._manager = manager
         step = start
         with writer.as_default(), stop_requests() as stop, contextlib.closing(progress):
+            hooks = self._hooks(progress, best_manager)
             while step < self.total_steps:  # loops of steps_per_loop steps; I/O at their ends
                 chunk = min(self.steps_per_loop, self.total_steps - step)
                 metrics, step = self._run_steps(chunk), step + chunk
                 if step == start + chunk and writes:
                     self.run_dir.write_operative_config(operative_config_fn())
-                if step % self.log_every == 0 or step == self.total_steps:
-                    self._log(step, metrics, progress)
-                if writes and (step % self.sample_every == 0 or step == self.total_steps):
-                    summaries.write_samples(self, step)
-                if step % self.checkpoint_every == 0 or step == self.total_steps:
-                    self._check_finite(step, metrics)
-                    self._save(step)
-                if writes and self.eval_every and (step % self.eval_every == 0 or step == self.total_steps):
-                    self._evaluate(step, best_manager)
+                for hook in hooks:
+                    hook.maybe_run(step, self.total_steps, metrics)
                 if self._stop_requested(stop):
                     writer.flush()
                     self._stop(step, metrics, stop)
@@ -299,6 +303,22 @@ class Trainer:
             self.export()
             summaries.save_final_plot(self)
         return {k: float(v) for k, v in metrics.items()}
+
+    def _hooks(self, progress, best_manager):
+        """What runs between loops, in this order: the log line, samples, the checkpoint (after a
+        NaN check), the evaluation. Only the writing worker writes samples and evaluates."""
+        writes = self.role.writes
+        hooks = [Hook(self.log_every, lambda step, metrics: self._log(step, metrics, progress))]
+        if writes:
+            hooks.append(Hook(self.sample_every, lambda step, _: summaries.write_samples(self, step)))
+        hooks.append(Hook(self.checkpoint_every, self._checkpoint))
+        if writes and self.eval_every:
+            hooks.append(Hook(self.eval_every, lambda step, _: self._evaluate(step, best_manager)))
+        return hooks
+
+    def _checkpoint(self, step, metrics):
+        self._check_finite(step, metrics)
+        self._save(step)
 
     def _resume(self):
         """Restores the newest readable checkpoint of ``ckpt/`` (every worker reads the chief's) and
@@ -436,6 +456,18 @@ class BestTracker:
 
     def as_dict(self):
         return {"metric": self.metric, "mode": self.mode, "value": self.value, "step": self.step}
+
+
+@dataclasses.dataclass
+class Hook:
+    """``action(step, metrics)`` every ``every`` steps and at the last step."""
+
+    every: int
+    action: object
+
+    def maybe_run(self, step, total_steps, metrics):
+        if step % self.every == 0 or step == total_steps:
+            self.action(step, metrics)
 
 
 class Progress:
