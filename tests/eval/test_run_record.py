@@ -54,12 +54,16 @@ def test_runs_on_other_mixtures_are_refused_with_what_differs(ring_runs):
 def test_evaluation_ignores_global_gin(ring_runs):
     narrow = load_run(str(ring_runs[0]))
     clean = run_metrics.evaluate(narrow.context(n_samples=400), ["modes"])
-    clean_real = narrow.context(n_samples=100).real(100)
+    # evaluate's metrics, battle's and inference_rank's real images (both splits), sample's samples
+    clean_real = {split: narrow.context(split=split).real(100) for split in ("train", "test")}
+    clean_samples = narrow.context().samples(100)
     config.parse(["ring"], POISON)  # another run's bindings, as a league or notebook leaves them
     poisoned = load_run(str(ring_runs[0]))
     assert poisoned.record == narrow.record and poisoned.seed == 0
     assert run_metrics.evaluate(poisoned.context(n_samples=400), ["modes"]) == clean
-    np.testing.assert_array_equal(poisoned.context(n_samples=100).real(100), clean_real)
+    for split, real in clean_real.items():
+        np.testing.assert_array_equal(poisoned.context(split=split).real(100), real)
+    np.testing.assert_array_equal(poisoned.context().samples(100), clean_samples)
 
 
 def test_training_time_evaluation_uses_the_trainers_data_not_later_gin(tmp_path):
