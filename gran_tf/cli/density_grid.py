@@ -27,7 +27,7 @@ flags.DEFINE_string("out", "density_grid.png", "output PNG")
 
 
 def parse_run(text):
-    label, sep, path = text.partition("=")
+    label, sep, path = text.rpartition("=")  # the label may hold "=" ("K = 10"), the path not
     if not sep or not label or not path:
         raise ConfigError(f"--run must be LABEL=RUN_DIR, got {text!r}")
     return label, RunDir(path)

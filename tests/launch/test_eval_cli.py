@@ -196,7 +196,7 @@ def test_a_battle_between_runs_on_other_mixtures_is_refused(runs, tmp_path):
 
 def test_density_grid_draws_every_run_at_every_step(runs, tmp_path):
     out = tmp_path / "grid.png"
-    result = launch("density_grid.py", f"--run=K0={runs[0]}", f"--run=K1={runs[1]}", "--steps=3", f"--out={out}")
+    result = launch("density_grid.py", f"--run=K = 0={runs[0]}", f"--run=K1={runs[1]}", "--steps=3", f"--out={out}")
     assert result.returncode == 0, result.stderr
     from PIL import Image
 
