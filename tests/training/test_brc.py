@@ -9,7 +9,9 @@ from gran_tf.training.losses import Minimax, NonSaturating
 from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import BRC, Proximal
 from gran_tf.training.updaters import brc as brc_module
-from gran_tf.training.updaters.brc import best_response_gradient, make_response
+from gran_tf.training.updaters.base import d_step, d_update, global_mean, sample_z
+from gran_tf.training.updaters.brc import OuterProduct, best_response_gradient, lwcl_brc, make_response
+from gran_tf.training.updaters.functional import optimizer_slot
 
 
 def brc_gradient(losses, theta, omega, damping=1e-3, **response):
@@ -244,8 +246,11 @@ def test_a_zero_sum_loss_warns_once(monkeypatch):
 def test_ring8_vgan_brc_gin_is_the_brc_paper_setting(tmp_path):
     config.parse(["ring8_vgan_brc"], [])
     trainer = Trainer(model_dir=str(tmp_path / "gin"))
-    assert isinstance(trainer.updater, BRC) and trainer.updater.hessian == "outer_product"
-    assert trainer.batch_size == 512 and trainer.updater.batches_per_step == 5
+    updater = trainer.updater
+    assert isinstance(updater, BRC) and updater.hessian == "outer_product"
+    # the authors' algorithm: 1 committed D step, D_STEPS = 5 look-ahead steps, one batch for ℓ_D
+    assert (updater.inner_steps, updater.look_ahead_steps, updater.damping, updater.epsilon) == (1, 5, 0.0, 1e-10)
+    assert trainer.batch_size == 512 and updater.batches_per_step == 7
     dense = [w for w in trainer.discriminator.trainable_weights if w.name == "kernel"]
     assert [tuple(w.shape) for w in dense] == [(2, 256), (256, 256), (256, 1)]
     assert trainer.generator.activation == trainer.discriminator.activation == "leaky_relu"
@@ -253,7 +258,11 @@ def test_ring8_vgan_brc_gin_is_the_brc_paper_setting(tmp_path):
 
 def test_bad_settings_are_config_errors():
     for kw in (dict(hessian="exact"), dict(inner_steps=0), dict(solver_iters=0), dict(damping=-1.0),
-               dict(neumann_lr=0.0), dict(rank=0), dict(proximal="prox"), dict(products="jvp")):
+               dict(neumann_lr=0.0), dict(rank=0), dict(proximal="prox"), dict(products="jvp"),
+               dict(look_ahead_steps=-1), dict(look_ahead_steps=2, proximal=Proximal()),
+               dict(look_ahead_optimizer="rmsprop"), dict(look_ahead_moments="keep"), dict(epsilon=-1.0),
+               dict(coefficient_clip=0.0), dict(denominator_floor=-1.0), dict(hessian="cg", epsilon=1e-10),
+               dict(hessian="woodbury", coefficient_clip=0.1)):
         with pytest.raises(ConfigError):
             BRC(**kw)
 
@@ -346,3 +355,149 @@ def test_the_brc_step_is_the_finite_difference_gradient_of_the_leaders_objective
         np.testing.assert_allclose(grad.numpy(), fd, rtol=1e-6, atol=1e-9)
     # The response matters here: the plain gradient ∇_θ ℓ_G misses by far more than the tolerance.
     assert max(np.abs(d.numpy() - g.numpy()).max() for d, g in zip(result.direct, result.gradient)) > 1e-4
+
+
+# ---- BRC as its authors run it (lwcl_brc; docs/brc.md#the-authors-algorithm-lwcl-code) ----
+
+class SplitQuadraticGame(QuadraticGame):
+    """QuadraticGame with ω held as two tensors, so that a per-tensor ε counts twice."""
+
+    def __init__(self, seed):
+        super().__init__(seed=seed)
+        om = self.omega.numpy()
+        self.parts = [tf.Variable(om[:2]), tf.Variable(om[2:])]
+
+    def split_losses(self):
+        self.omega = tf.concat(self.parts, 0)
+        return QuadraticGame.losses(self)
+
+
+@pytest.mark.parametrize("safeguard", [dict(), dict(clip=0.05), dict(denominator_floor=200.0)],
+                         ids=["plain", "clip", "floor"])
+def test_the_lwcl_coefficient_matches_its_closed_form_with_epsilon_per_tensor(safeguard):
+    game, eps = SplitQuadraticGame(seed=5), 0.3
+    result = best_response_gradient(game.split_losses, [game.theta], game.parts, OuterProduct(eps, **safeguard),
+                                    damping=0.0)
+    th, om = game.theta.numpy(), np.concatenate([w.numpy() for w in game.parts])
+    g_omega_D, g_theta_D = game.A @ om - game.B @ th, -game.B.T @ om
+    g_omega_G, g_theta_G = game.q + om, game.P @ th
+    denominator = max(g_omega_D @ g_omega_D + 2 * eps, safeguard.get("denominator_floor", 0.0))  # two tensors
+    c = g_omega_G @ g_omega_D / denominator
+    if "clip" in safeguard:
+        assert abs(c) > safeguard["clip"]  # the clip acts
+        c = np.clip(c, -safeguard["clip"], safeguard["clip"])
+    if "denominator_floor" in safeguard:
+        assert safeguard["denominator_floor"] > g_omega_D @ g_omega_D + 2 * eps  # the floor acts
+    np.testing.assert_allclose(result.gradient[0].numpy(), g_theta_G - c * g_theta_D, rtol=1e-10)
+    # ε per tensor is the damping λ = (number of ω tensors) · ε of the plain coefficient
+    if not safeguard:
+        plain = best_response_gradient(game.split_losses, [game.theta], game.parts, OuterProduct(), damping=2 * eps)
+        np.testing.assert_allclose(result.gradient[0].numpy(), plain.gradient[0].numpy(), rtol=1e-12)
+
+
+def point_batches(n, batch=16, seed=7):
+    """n real batches (x, label) of ring-like points for calling ``updater.step`` directly."""
+    rng = np.random.default_rng(seed)
+    return [(tf.constant(rng.normal(size=(batch, 2)), tf.float32), tf.zeros([batch], tf.int32)) for _ in range(n)]
+
+
+def test_lwcl_without_look_ahead_is_the_outer_product_response_at_the_current_d(ring_trainer, weights,
+                                                                                 float32_paths):
+    """K = 0: one committed D step, then c at that D with ε per tensor — today's outer-product
+    update with λ = (number of D tensors) · ε, given the same batch for its ℓ_D."""
+    eps = 0.05
+    ours = ring_trainer("lwcl", updater=lwcl_brc(look_ahead_steps=0, epsilon=eps))
+    n_tensors = len(ours.discriminator.trainable_variables)
+    today = ring_trainer("today", updater=BRC(inner_steps=1, damping=n_tensors * eps))
+    b0 = point_batches(1)[0]
+    assert ours.updater.batches_per_step == 2 and today.updater.batches_per_step == 1
+    step = tf.constant(0, tf.int64)
+    ours_metrics = ours.updater.step(ours.state, [b0, b0], step)
+    today_metrics = today.updater.step(today.state, [b0], step)
+    for a, b in zip(weights(ours), weights(today)):
+        np.testing.assert_allclose(a, b, **float32_paths)
+    np.testing.assert_allclose(ours_metrics["brc/response_ratio"], today_metrics["brc/response_ratio"], rtol=1e-5)
+    assert float(ours_metrics["brc/response_ratio"]) > 1e-3  # the response is not negligible
+    assert int(ours.state.d_optimizer.iterations.numpy()) == 1
+
+
+def lwcl_reference_step(state, batches, look_ahead_steps, eps, commit):
+    """The authors' g_loop_GAN literally, with real optimizer steps on D and a restore:
+    a committed D step, K D steps on one fixed z batch (G detached), the G step with
+    c = ⟨∇_ω F, ∇_ω f⟩ / Σ(‖∇_ω_i f‖² + ε) at ω_K, then D's weights (and, unless ``commit``,
+    its optimizer state) put back."""
+    step, (real, *rest) = tf.constant(0, tf.int64), [x for x, _ in batches]
+    g, d, opt = state.generator, state.discriminator, state.d_optimizer
+    d_step(state, real, step, stream=0)
+    snapshot = [w.numpy() for w in d.trainable_variables]
+    opt_snapshot = [w.numpy() for w in opt.variables]
+    z = sample_z(state, step, 2, tf.shape(real)[0])
+    fake = tf.stop_gradient(g(z, training=True))
+    for k in range(look_ahead_steps):
+        d_update(state, rest[k], fake, step, stream=4)
+    f_real = rest[look_ahead_steps]
+
+    def losses():
+        fake_logits = d(g(z, training=True), training=True)
+        l_D = state.loss.d_loss(d(f_real, training=True), fake_logits)
+        return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
+
+    result = best_response_gradient(losses, g.trainable_variables, d.trainable_variables, OuterProduct(eps), 0.0)
+    state.g_optimizer.apply_gradients(zip(result.gradient, g.trainable_variables))
+    for w, value in zip(d.trainable_variables, snapshot):
+        w.assign(value)
+    if not commit:
+        for w, value in zip(opt.variables, opt_snapshot):
+            w.assign(value)
+
+
+@pytest.mark.parametrize("moments", ["commit", "discard"])
+def test_lwcl_look_ahead_restores_d_and_commits_or_discards_its_adam_moments(ring_trainer, weights,
+                                                                             float32_paths, moments):
+    """Functional look-ahead (ours) = real Adam steps on D then a restore (theirs); D's weights
+    are exactly those after the one committed step; Adam's moments and step count carry the
+    K look-ahead steps ("commit", as LwCL) or not ("discard")."""
+    k, eps = 3, 1e-10
+    batches = point_batches(1 + k + 1)
+    step = tf.constant(0, tf.int64)
+    ours = ring_trainer("ours", updater=lwcl_brc(look_ahead_steps=k, epsilon=eps, look_ahead_moments=moments))
+    assert ours.updater.batches_per_step == 1 + k + 1
+    ours.updater.step(ours.state, batches, step)
+    theirs = ring_trainer("theirs")
+    lwcl_reference_step(theirs.state, batches, k, eps, commit=moments == "commit")
+    committed_only = ring_trainer("committed_only")
+    d_step(committed_only.state, batches[0][0], step, stream=0)
+
+    d_ours, d_only = ours.discriminator.get_weights(), committed_only.discriminator.get_weights()
+    for a, b in zip(d_ours, d_only):
+        np.testing.assert_array_equal(a, b)  # restored exactly: only the committed step moved D
+    for a, b in zip(weights(ours), weights(theirs)):  # G's step at ω_K
+        np.testing.assert_allclose(a, b, **float32_paths)
+    assert max(np.abs(a - b).max() for a, b in zip(ours.generator.get_weights(),
+                                                   committed_only.generator.get_weights())) > 1e-5
+
+    def moments_of(trainer):
+        opt = trainer.state.d_optimizer
+        return [optimizer_slot(opt, v, kind).numpy() for kind in ("momentum", "velocity")
+                for v in trainer.discriminator.trainable_variables]
+
+    for a, b in zip(moments_of(ours), moments_of(theirs)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
+    iterations = int(ours.state.d_optimizer.iterations.numpy())
+    assert iterations == int(theirs.state.d_optimizer.iterations.numpy())
+    if moments == "commit":
+        assert iterations == 1 + k
+        assert max(np.abs(a - b).max() for a, b in zip(moments_of(ours), moments_of(committed_only))) > 1e-9
+    else:
+        assert iterations == 1
+        for a, b in zip(moments_of(ours), moments_of(committed_only)):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_lwcl_brc_is_one_gin_line(tmp_path):
+    config.parse(["ring"], ["Trainer.updater = @lwcl_brc()", "lwcl_brc.look_ahead_steps = 4",
+                            "lwcl_brc.coefficient_clip = 0.1"])
+    updater = Trainer(model_dir=str(tmp_path / "gin")).updater
+    assert isinstance(updater, BRC) and updater.look_ahead_steps == 4 and updater.inner_steps == 1
+    assert updater.damping == 0.0 and updater.epsilon == 1e-10 and updater.coefficient_clip == 0.1
+    assert updater.look_ahead_moments == "commit" and updater.batches_per_step == 6

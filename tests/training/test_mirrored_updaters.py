@@ -8,6 +8,7 @@ from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import BRC, Alternating, Proximal, Unrolled
+from gran_tf.training.updaters.brc import lwcl_brc
 
 STEPS = 2
 # GRAN's f and g keep per-replica BN statistics (no cross-replica sync inside a while loop), so
@@ -29,6 +30,10 @@ UPDATERS = {
                                                          proximal=Proximal(steps=2, prox_weight=2.0) if p else None), 2)
        for name, hessian, proximal in [("outer_product", "outer_product", False), ("woodbury", "woodbury", False),
                                        ("cg", "cg", False), ("outer_product_proximal", "outer_product", True)]},
+    # BRC as its authors run it: 1 committed D step + 2 look-ahead steps (their step count
+    # committed, so 3 D optimizer iterations per step); ε large enough to matter
+    "brc_lwcl": (lambda: lwcl_brc(look_ahead_steps=2, epsilon=1e-3, look_ahead_optimizer="sgd"), 3),
+    "brc_lwcl_clip": (lambda: lwcl_brc(look_ahead_steps=None, inner_steps=2, coefficient_clip=0.1), 2),
 }
 
 
@@ -64,3 +69,11 @@ def test_a_batch_normalised_dcgan_mirrored_over_two_cpus_equals_one_device(tmp_p
         config.parse(["mnist_gran3"], DCGAN_MNIST)
         return Trainer(model_dir=str(tmp_path / run), **kw)
     assert_mirrored_equals_single(make, weights, d_steps=1)
+
+
+def test_lwcl_brc_with_committed_adam_moments_mirrored_over_two_cpus_equals_one_device(ring_trainer, weights):
+    """Adam look-ahead whose moments are written back to D's optimizer from the replica context."""
+    def make(run, **kw):
+        fast = ["g/keras.optimizers.Adam.learning_rate = 0.01", "d/keras.optimizers.Adam.learning_rate = 0.01"]
+        return ring_trainer(run, fast, updater=lwcl_brc(look_ahead_steps=2), **kw)
+    assert_mirrored_equals_single(make, weights, d_steps=3)

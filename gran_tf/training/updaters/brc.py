@@ -8,6 +8,10 @@ of a sum over replicas. The ω-quantities entering the response (the coefficient
 Hessian products and the solve for v) are all-reduced, so every replica sees the same global
 c or v. The θ-gradients are left per replica and linear in these shares; the optimizer's
 cross-replica SUM then assembles the global ∇_θ ℓ_G − c ∇_θ ℓ_D, or ∇_θ ℓ_G − ∇²_θω ℓ_D v.
+
+``lwcl_brc`` is BRC as its authors run it (github moriyaya/LwCL, ``g_loop_GAN`` with ``--GN``;
+docs/brc.md#the-authors-algorithm-lwcl-code): the outer-product response at a look-ahead
+discriminator ω_K, K first-order D steps past the committed one, with ε per tensor and no λ.
 """
 import dataclasses
 
@@ -19,17 +23,28 @@ from absl import logging
 from gran_tf.errors import ConfigError
 from gran_tf.training.updaters.base import Updater, d_step, draw_seed, global_mean, sample_z
 from gran_tf.training.updaters.functional import (
-    StatelessModel, cross_replica_sum, gradients, inner_product, num_replicas, vector_jacobian_product,
-    watch_tensors)
+    INNER_OPTIMIZERS, AdamMoments, StatelessModel, cross_replica_sum, gradients, inner_product, num_replicas,
+    optimizer_slot, vector_jacobian_product, watch_tensors)
 from gran_tf.training.updaters.proximal import Proximal
+from gran_tf.training.updaters.unrolled import look_ahead_with_state
 
 HESSIANS = ("outer_product", "woodbury", "cg", "neumann")
 PRODUCTS = ("reverse", "forward")
+LOOK_AHEAD_MOMENTS = ("commit", "discard")
 
 
-def outer_product_coefficient(g_omega_G, g_omega_D, damping):
-    """c = ⟨∇_ω ℓ_G, ∇_ω ℓ_D⟩ / (λ + ‖∇_ω ℓ_D‖²): Sherman–Morrison on H ≈ g gᵀ + λI."""
-    return inner_product(g_omega_G, g_omega_D) / (damping + inner_product(g_omega_D, g_omega_D))
+def outer_product_coefficient(g_omega_G, g_omega_D, damping, epsilon=0.0, denominator_floor=0.0, clip=None):
+    """c = ⟨∇_ω ℓ_G, ∇_ω ℓ_D⟩ / (λ + Σ_i (‖∇_ω_i ℓ_D‖² + ε)): Sherman–Morrison on H ≈ g gᵀ + λI.
+
+    ε is added once per parameter tensor ω_i (LwCL ``g_loop_GAN``: ``gfyfy += sum(fy*fy) + 1e-10``
+    per tensor). Safeguards, both off by default: the denominator is raised to at least
+    ``denominator_floor``, and c is clipped to [−clip, clip] (LwCL ring ``WGAN_loop_GP``: 0.1).
+    """
+    denominator = damping + inner_product(g_omega_D, g_omega_D) + epsilon * len(g_omega_D)
+    if denominator_floor:
+        denominator = tf.maximum(denominator, tf.cast(denominator_floor, denominator.dtype))
+    c = inner_product(g_omega_G, g_omega_D) / denominator
+    return c if clip is None else tf.clip_by_value(c, -clip, clip)
 
 
 def woodbury_weights(jacobian, b, damping):
@@ -98,8 +113,14 @@ class Response:
         raise NotImplementedError
 
 
+@dataclasses.dataclass(frozen=True)
 class OuterProduct(Response):
-    """H ≈ g gᵀ, g = ∇_ω ℓ_D: first-order gradients only (Sherman–Morrison)."""
+    """H ≈ g gᵀ, g = ∇_ω ℓ_D: first-order gradients only (Sherman–Morrison); ``epsilon``,
+    ``denominator_floor`` and ``clip`` as in ``outer_product_coefficient``."""
+
+    epsilon: float = 0.0
+    denominator_floor: float = 0.0
+    clip: float = None
 
     def parts(self, losses_fn, theta, omega, damping):
         with tf.GradientTape(persistent=True) as tape:
@@ -108,7 +129,9 @@ class OuterProduct(Response):
             l_D = tf.reduce_sum(d_terms)
         g_theta_G, g_omega_G = theta_and_omega(gradients(tape, l_G, theta + omega), len(theta))
         g_theta_D, g_omega_D = theta_and_omega(gradients(tape, l_D, theta + omega), len(theta))
-        c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping)
+        c = outer_product_coefficient(cross_replica_sum(g_omega_G), cross_replica_sum(g_omega_D), damping,
+                                      self.epsilon, self.denominator_floor, self.clip)
+        c = tf.stop_gradient(c)  # held constant, as LwCL's ``gFyfy.detach() / gfyfy.detach()``
         return g_theta_G, [c * b for b in g_theta_D], l_G
 
 
@@ -182,10 +205,11 @@ class Iterative(Response):
         return [tf.stop_gradient(x) for x in self.solve(damped(hvp, damping), b)]
 
 
-def make_response(hessian="outer_product", solver_iters=10, neumann_lr=1.0, rank=None, products="reverse"):
+def make_response(hessian="outer_product", solver_iters=10, neumann_lr=1.0, rank=None, products="reverse",
+                  epsilon=0.0, denominator_floor=0.0, coefficient_clip=None):
     """The Response named by BRC's gin settings."""
     if hessian == "outer_product":
-        return OuterProduct()
+        return OuterProduct(epsilon, denominator_floor, coefficient_clip)
     if hessian == "woodbury":
         return Woodbury(rank)
     solve = ConjugateGradient(solver_iters) if hessian == "cg" else NeumannSeries(solver_iters, neumann_lr)
@@ -280,10 +304,26 @@ class BRC(Updater):
     discriminator D̃ = argmin_ω' ℓ_D + (λ_p/2)‖ω' − ω‖², reached by the Proximal look-ahead
     from ω after the ``inner_steps`` D steps. Its lower-level Hessian is H + λ_p I and its
     mixed term that of ℓ_D, so dF/dθ is the response above taken at D̃ with damping λ + λ_p.
+
+    ``look_ahead_steps`` K (None: off; the authors' algorithm, see ``lwcl_brc``): after the
+    ``inner_steps`` committed D steps, the response is taken at ω_K, K steps of D's own optimizer
+    (``look_ahead_optimizer``, "adam" or "sgd", functional copies from its current state) from ω
+    with G detached, all against the fakes G(z) of the generator step's one z batch, each on a
+    fresh real batch; ℓ_D in the response then uses one more fresh real batch. D's weights are
+    never written (so "restored" exactly); ``look_ahead_moments`` "commit" writes the optimizer's
+    state after the K steps (Adam moments, step count) back, as LwCL's real optimizer steps do,
+    "discard" leaves it as the committed steps left it. Real batches per step:
+    ``inner_steps`` (+ K + 1 with a look-ahead).
+
+    ``epsilon`` (ε per ω tensor in c's denominator), ``coefficient_clip`` (c clipped to
+    [−clip, clip]) and ``denominator_floor`` (a lower bound on c's denominator) apply to the
+    outer-product response only; all off by default.
     """
 
     def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0,
-                 rank=None, diagnostics=True, proximal=None, products="reverse"):
+                 rank=None, diagnostics=True, proximal=None, products="reverse", look_ahead_steps=None,
+                 look_ahead_optimizer="adam", look_ahead_moments="commit", epsilon=0.0, coefficient_clip=None,
+                 denominator_floor=0.0):
         if hessian not in HESSIANS:
             raise ConfigError(f"unknown BRC hessian {hessian!r}; expected one of {HESSIANS}")
         if int(inner_steps) < 1 or int(solver_iters) < 1:
@@ -298,21 +338,44 @@ class BRC(Updater):
         if products not in PRODUCTS:
             raise ConfigError(f"unknown BRC products {products!r}; expected one of {PRODUCTS}")
         self.products = products
-        self.response = make_response(hessian, self.solver_iters, self.neumann_lr, self.rank, products)
+        self.epsilon, self.denominator_floor = float(epsilon), float(denominator_floor)
+        self.coefficient_clip = None if coefficient_clip is None else float(coefficient_clip)
+        if self.epsilon < 0 or self.denominator_floor < 0 or (self.coefficient_clip is not None
+                                                               and self.coefficient_clip <= 0):
+            raise ConfigError(f"BRC needs epsilon >= 0, denominator_floor >= 0 and coefficient_clip > 0 or None, "
+                              f"got {epsilon}, {denominator_floor}, {coefficient_clip}")
+        if hessian != "outer_product" and (self.epsilon or self.denominator_floor or self.coefficient_clip):
+            raise ConfigError("BRC epsilon, denominator_floor and coefficient_clip belong to the outer-product "
+                              f"coefficient c; hessian {hessian!r} has none")
+        self.response = make_response(hessian, self.solver_iters, self.neumann_lr, self.rank, products,
+                                      self.epsilon, self.denominator_floor, self.coefficient_clip)
         self.diagnostics = bool(diagnostics)
         if proximal is not None and not isinstance(proximal, Proximal):
             raise ConfigError(f"BRC.proximal must be a Proximal updater (e.g. @Proximal()), got {proximal!r}")
         self.proximal = proximal
+        if look_ahead_steps is not None and int(look_ahead_steps) < 0:
+            raise ConfigError(f"BRC look_ahead_steps must be >= 0 or None, got {look_ahead_steps}")
+        self.look_ahead_steps = None if look_ahead_steps is None else int(look_ahead_steps)
+        if self.look_ahead_steps is not None and proximal is not None:
+            raise ConfigError("BRC takes either a look-ahead (look_ahead_steps) or a proximal follower, not both")
+        if look_ahead_optimizer not in INNER_OPTIMIZERS or look_ahead_moments not in LOOK_AHEAD_MOMENTS:
+            raise ConfigError(f"BRC look_ahead_optimizer must be one of {INNER_OPTIMIZERS} and look_ahead_moments "
+                              f"one of {LOOK_AHEAD_MOMENTS}, got {look_ahead_optimizer!r}, {look_ahead_moments!r}")
+        self.look_ahead_optimizer, self.look_ahead_moments = look_ahead_optimizer, look_ahead_moments
         self._warned_zero_sum = False
 
     @property
     def batches_per_step(self):
-        return self.inner_steps
+        return self.inner_steps + (0 if self.look_ahead_steps is None else self.look_ahead_steps + 1)
 
     def step(self, state, batches, step):
         self.warn_if_zero_sum(state.loss)
-        d_losses = [d_step(state, x, step, stream=2 * i) for i, (x, _) in enumerate(batches)]
-        g_loss, diagnostics = self.generator_step(state, batches[-1][0], step, stream=2 * self.inner_steps)
+        reals = [x for x, _ in batches]
+        d_losses = [d_step(state, x, step, stream=2 * i) for i, x in enumerate(reals[:self.inner_steps])]
+        # Without a look-ahead the response reuses the last D batch; with one, batches
+        # inner_steps … inner_steps + K − 1 feed the look-ahead steps and the last one ℓ_D.
+        g_loss, diagnostics = self.generator_step(state, reals[-1], step, stream=2 * self.inner_steps,
+                                                  look_ahead_real=reals[self.inner_steps:-1])
         return {"d_loss": d_losses[-1], "g_loss": g_loss, **diagnostics}
 
     def warn_if_zero_sum(self, loss):
@@ -322,7 +385,7 @@ class BRC(Updater):
                             "Wasserstein loss", getattr(loss, "name", loss))
             self._warned_zero_sum = True
 
-    def generator_step(self, state, real, step, stream):
+    def generator_step(self, state, real, step, stream, look_ahead_real=()):
         g, d = state.generator, state.discriminator
         z = sample_z(state, step, stream, tf.shape(real)[0])
         seed = draw_seed(state, step, stream + 1)
@@ -331,6 +394,14 @@ class BRC(Updater):
             omega, non_trainable = self.proximal.response(
                 state, real, tf.stop_gradient(g(z, training=True)), step, stream + 2)
             d_fn, damping = StatelessModel(d, omega, non_trainable), damping + self.proximal.prox_weight
+        elif self.look_ahead_steps:
+            # LwCL g_loop_GAN: ω_K from K steps of D's optimizer on BCE(real_k, G(z)), G detached
+            # (``torch.no_grad``), one z batch; D "restored" after (weights never written here).
+            omega, non_trainable, (_, opt_state) = look_ahead_with_state(
+                state, list(look_ahead_real), tf.stop_gradient(g(z, training=True)), step, stream + 2,
+                self.look_ahead_steps, self.look_ahead_optimizer)
+            omega = [tf.stop_gradient(w) for w in omega]
+            d_fn = StatelessModel(d, omega, non_trainable)
 
         def losses(rows=None):  # ℓ_G and ℓ_D (on the first ``rows`` examples) from one pass of D
             x, fake = real[:rows], g(z[:rows], training=True)
@@ -340,4 +411,52 @@ class BRC(Updater):
 
         result = best_response_gradient(losses, g.trainable_variables, omega, self.response, damping)
         state.g_optimizer.apply_gradients(zip(result.gradient, g.trainable_variables))
+        if self.look_ahead_steps and self.look_ahead_moments == "commit":
+            commit_optimizer_state(state.d_optimizer, d.trainable_variables, opt_state, self.look_ahead_steps)
         return result.l_G, response_diagnostics(result.direct, result.gradient) if self.diagnostics else {}
+
+
+def assign_in_sync(variables, values):
+    """variable ← value for each pair from the replica context, the values being equal on every
+    replica (computed from all-reduced gradients); on several replicas via a merge call, as Keras'
+    own optimizer updates are."""
+    targets = [v.value if isinstance(v, keras.Variable) else v for v in variables]
+
+    def merge(strategy, values):
+        for target, value in zip(targets, values):
+            strategy.extended.update(target, lambda var, x: var.assign(tf.cast(x, var.dtype)), args=(value,),
+                                     group=False)
+
+    tf.__internal__.distribute.interim.maybe_merge_call(merge, tf.distribute.get_strategy(), list(values))
+
+
+def commit_optimizer_state(optimizer, variables, opt_state, steps):
+    """Write a functional look-ahead's optimizer state back to ``optimizer``: Adam's moments and
+    its step count after the K steps (LwCL's look-ahead steps are real ``d_optimizer.step()``
+    calls and ``D.load(backup)`` restores the weights only); SGD's step count."""
+    if isinstance(opt_state, AdamMoments):
+        slots = [optimizer_slot(optimizer, v, kind) for kind in ("momentum", "velocity") for v in variables]
+        assign_in_sync(slots + [optimizer.iterations], opt_state.m + opt_state.v + [opt_state.iterations])
+    else:
+        assign_in_sync([optimizer.iterations], [optimizer.iterations + steps])
+
+
+@gin.configurable
+def lwcl_brc(look_ahead_steps=10, inner_steps=1, epsilon=1e-10, coefficient_clip=None, denominator_floor=0.0,
+             look_ahead_moments="commit", look_ahead_optimizer="adam", diagnostics=True):
+    """BRC as its authors run it (github moriyaya/LwCL, ``unrolled_gan_rhg_{ring,cube}_LwCL.py
+    --method GAN --GN``; docs/brc.md#the-authors-algorithm-lwcl-code), one gin line:
+    ``Trainer.updater = @lwcl_brc()``.
+
+    Per step: ``inner_steps`` committed D steps (theirs: 1); K = ``look_ahead_steps`` look-ahead D
+    steps (``--us``, 10) from ω with G detached, on one z batch and fresh real batches; at ω_K,
+    on one more fresh real batch, G steps along ∇_θ F − c ∇_θ f with
+    c = ⟨∇_ω F, ∇_ω f⟩ / Σ_i (‖∇_ω_i f‖² + ε), ε = 1e-10 per tensor, no damping, c held constant;
+    D keeps its pre-look-ahead weights and (``look_ahead_moments="commit"``) the optimizer state
+    the look-ahead reached. ``coefficient_clip`` 0.1 with ``look_ahead_steps=None`` and
+    ``inner_steps`` K is their ring WGAN path (``WGAN_loop_GP``): c at the committed D, clipped.
+    """
+    return BRC(hessian="outer_product", inner_steps=inner_steps, damping=0.0, diagnostics=diagnostics,
+               look_ahead_steps=look_ahead_steps, look_ahead_optimizer=look_ahead_optimizer,
+               look_ahead_moments=look_ahead_moments, epsilon=epsilon, coefficient_clip=coefficient_clip,
+               denominator_floor=denominator_floor)

@@ -46,26 +46,35 @@ class Unrolled(LookAheadUpdater):
 
 
 def look_ahead(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0):
-    """θD^{k+1} = θD^k − optimizer step on ∇ℓ_D(θD^k) + λ(θD^k − θD), k < K, on the same real
-    batch and fakes, from θD^0 = θD; returns θD^K and D's non-trainable state after it.
+    """θD^{k+1} = θD^k − optimizer step on ∇ℓ_D(θD^k) + λ(θD^k − θD), k < K, on the same fakes,
+    from θD^0 = θD; returns θD^K and D's non-trainable state after it.
 
+    ``real`` is one batch for every step, or a list of K batches, one per step (BRC's LwCL mode).
     The gradient is all-reduced so each step is the global-batch step; the proximal term
     λ(θD^k − θD) (ProxGAN; 0 for Unrolled) is added once, after the reduction. With a
     constant ``fake`` nothing here depends on θG.
     """
+    omega, non_trainable, _ = look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimizer,
+                                                    prox_weight)
+    return omega, non_trainable
+
+
+def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0):
+    """``look_ahead``, also returning (the functional optimizer, its state after the K steps)."""
     d = state.discriminator
     optimizer = functional_optimizer(inner_optimizer, state.d_optimizer, d.trainable_variables)
     omega = start = current_values(d.trainable_variables)
     non_trainable = current_values(d.non_trainable_variables)
     opt_state = optimizer.initial_state() if steps else None
-    for _ in range(steps):
+    reals = list(real) if isinstance(real, (list, tuple)) else [real] * steps
+    for k in range(steps):
         with tf.GradientTape() as tape:
             tape.watch(omega)
             d_fn = StatelessModel(d, omega, non_trainable)
-            loss = d_objective(state, d_fn, real, fake, step, stream)
+            loss = d_objective(state, d_fn, reals[k], fake, step, stream)
         grads = cross_replica_sum(gradients(tape, loss, omega))
         if prox_weight:
             grads = [g + prox_weight * (w - w0) for g, w, w0 in zip(grads, omega, start)]
         non_trainable = d_fn.non_trainable
         omega, opt_state = optimizer.update(omega, grads, opt_state)
-    return omega, non_trainable
+    return omega, non_trainable, (optimizer, opt_state)
