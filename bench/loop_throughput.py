@@ -2,6 +2,7 @@
 
     python bench/loop_throughput.py [--configs ring ring_unrolled10 ...] [--rounds 3]
     python bench/loop_throughput.py --dispatch      # ring at batch 512 vs 16: kernels vs overhead
+    python bench/loop_throughput.py --precision     # conv configs: float32 vs mixed_bfloat16
 
 Every (config, steps_per_loop, jit_compile) variant is built once in this process and timed in
 interleaved rounds (the fastest round counts), so the ratios in each config's rows are measured
@@ -24,8 +25,12 @@ POINT_WORK = dict(steps=200, loop=50)
 IMAGE_WORK = dict(steps=10, loop=10)
 
 
-def build(name, steps_per_loop, jit):
+PRECISION_CONFIGS = ("mnist_gran1", "mnist_gran3", "mnist_gran5", "stacked_mnist_dcgan")
+
+
+def build(name, steps_per_loop, jit, precision="float32"):
     config.parse([name], [f"Trainer.steps_per_loop = {steps_per_loop}", f"Trainer.jit_compile = {jit}",
+                          f"Trainer.precision = '{precision}'",
                           "Trainer.log_every = 1000", "Trainer.sample_every = 1000", "Trainer.checkpoint_every = 1000"])
     trainer = Trainer(model_dir=tempfile.mkdtemp(prefix=f"bench_{name}_"))
     start = time.perf_counter()
@@ -52,14 +57,34 @@ def dispatch_table(rounds):
             print(f"| {batch} | {n} | {best:.2f} |", flush=True)
 
 
+def precision_table(configs, rounds):
+    """float32 against mixed_bfloat16 (XLA off and on), loops of 10 steps, interleaved rounds."""
+    print("| config | precision | XLA | ms / step | x float32, XLA off |\n|---|---|---|---:|---:|")
+    for name in configs:
+        variants = {(p, jit): build(name, IMAGE_WORK["loop"], jit, p)[0]
+                    for p in ("float32", "mixed_bfloat16") for jit in (False, True)}
+        times = {key: [] for key in variants}
+        for _ in range(rounds):
+            for key, trainer in variants.items():
+                times[key].append(ms_per_step(trainer, IMAGE_WORK["steps"]))
+        base = min(times[("float32", False)])
+        for (precision, jit), runs in times.items():
+            print(f"| {name} | {precision} | {'on' if jit else 'off'} | {min(runs):.2f} | {base / min(runs):.2f} |",
+                  flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--configs", nargs="+", default=list(DEFAULT_CONFIGS))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dispatch", action="store_true", help="only the batch 512 vs 16 ring table")
+    parser.add_argument("--precision", action="store_true", help="only the float32 vs mixed_bfloat16 table")
     args = parser.parse_args()
     if args.dispatch:
         return dispatch_table(args.rounds)
+    if args.precision:
+        return precision_table(args.configs if args.configs != list(DEFAULT_CONFIGS) else PRECISION_CONFIGS,
+                               args.rounds)
     print("| config | steps/call | XLA | ms / step | x one step per call, XLA off | trace+compile (s) |")
     print("|---|---:|---|---:|---:|---:|")
     for name in args.configs:

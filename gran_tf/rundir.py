@@ -12,7 +12,11 @@ Layout (one run per directory, resumable)::
     export/               generator.keras, discriminator.keras
     metrics.jsonl         one JSON object per logged step or evaluation
     samples/              PNG grids and plots
-    .lock                 held (flock) by the training that writes the directory; holds its pid
+    .lock                 held by the training that writes the directory: an flock on local disk,
+                          a lease (owner and heartbeat time) on object stores; holds its pid
+
+Every file operation goes through gran_tf.storage, so ``model_dir`` may be ``gs://...`` (Cloud
+TPU) or any other TensorFlow filesystem.
 """
 import fcntl
 import importlib.metadata
@@ -20,8 +24,13 @@ import json
 import os
 import platform
 import re
+import socket
 import time
+import uuid
 
+import tensorflow as tf
+
+from gran_tf import storage
 from gran_tf.errors import RunDirError
 
 # Bindings that may change when a run is resumed (to train longer, log differently).
@@ -29,6 +38,9 @@ RESUMABLE_BINDINGS = re.compile(
     r"^Trainer\.(total_steps|log_every|sample_every|checkpoint_every|eval_every)\s*="
 )
 LOCK_FILE = ".lock"
+# An object store has no flock: the lock there is a lease the training renews at every log line
+# and checkpoint (RunDir.renew_lock); one not renewed for this long is taken over (a killed job).
+LEASE_SECONDS = 900
 PACKAGES = ("tensorflow", "keras", "gin-config", "tensorflow-datasets", "tensorflow-gan",
             "tensorflow-probability", "numpy", "scipy", "gran_tf")
 
@@ -65,15 +77,30 @@ def checkpoint_number(path):
 
 def checkpoint_steps(ckpt_dir):
     """Sorted steps N of the ``ckpt-N`` checkpoints whose index file is in ``ckpt_dir``."""
-    if not os.path.isdir(ckpt_dir):
-        return []
-    return sorted(int(m.group(1)) for m in (re.fullmatch(r"ckpt-(\d+)\.index", f) for f in os.listdir(ckpt_dir)) if m)
+    return sorted(int(m.group(1)) for m in (re.fullmatch(r"ckpt-(\d+)\.index", f) for f in storage.listdir(ckpt_dir)) if m)
+
+
+def network_checkpoint(generator, discriminator, **objects):
+    """``tf.train.Checkpoint`` of both networks (and ``objects``) that holds every weight under
+    its path (``generator_weights``, ``discriminator_weights``). Keras 3 networks show TF's
+    checkpoint tracking only the layers held directly as attributes: the variables of layers
+    held in lists (BN moving statistics, spectral-norm vectors; trainable weights only through
+    the optimizers) would be in no checkpoint."""
+    return tf.train.Checkpoint(generator=generator, discriminator=discriminator,
+                               generator_weights={v.path: v for v in generator.weights},
+                               discriminator_weights={v.path: v for v in discriminator.weights}, **objects)
+
+
+def predates_weight_lists(path):
+    """True for a checkpoint written before ``network_checkpoint`` (gran_tf before 2026-12-02):
+    it lacks the variables of layers held in lists, BN moving statistics among them."""
+    return not any(name.startswith("generator_weights/") for name, _ in tf.train.list_variables(path))
 
 
 class RunDir:
     def __init__(self, path):
-        self.path = os.path.abspath(path)
-        self._lock_fd = None
+        self.path = storage.absolute(path)
+        self._lock_fd = self._lease = None
 
     def join(self, *parts):
         return os.path.join(self.path, *parts)
@@ -95,25 +122,28 @@ class RunDir:
 
         Writes nothing: call before any side effect.
         """
-        if os.path.exists(self.path) and not os.path.isdir(self.path):
+        if storage.exists(self.path) and not storage.isdir(self.path):
             raise RunDirError(f"model_dir {self.path} exists and is not a directory")
         config_file = self.join("config.gin")
-        if os.path.exists(config_file):
-            with open(config_file, encoding="utf-8") as f:
-                previous = f.read()
+        if storage.exists(config_file):
+            previous = storage.read_text(config_file)
             if identity(previous) != identity(config_str):
                 raise RunDirError(
                     f"model_dir {self.path} holds a run of another configuration "
                     f"(see its config.gin); use a new --model_dir"
                 )
-        elif os.path.isdir(self.path) and set(os.listdir(self.path)) - {LOCK_FILE}:
+        elif set(storage.listdir(self.path)) - {LOCK_FILE}:
             raise RunDirError(f"model_dir {self.path} is not empty and holds no gran_tf run")
 
     def lock(self):
         """Takes the directory's lock for as long as this process trains in it, or raises
         RunDirError naming the training that holds it. An flock dies with its process, so the
-        lock file a killed run leaves behind is simply taken over."""
-        if self._lock_fd is not None:
+        lock file a killed run leaves behind is simply taken over (on object stores: once its
+        lease has run out)."""
+        if self._lock_fd is not None or self._lease is not None:
+            return
+        if not storage.is_local(self.path):
+            self._take_lease()
             return
         os.makedirs(self.path, exist_ok=True)
         fd = os.open(self.join(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
@@ -128,11 +158,48 @@ class RunDir:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
 
+    def _read_lease(self):
+        try:
+            lease = json.loads(storage.read_text(self.join(LOCK_FILE)))
+        except (OSError, ValueError, tf.errors.OpError):  # none yet, or torn
+            return None
+        return lease if isinstance(lease, dict) else None
+
+    def _write_lease(self):
+        lease = {"owner": self._lease, "pid": os.getpid(), "host": socket.gethostname(), "time": time.time()}
+        storage.write_text(self.join(LOCK_FILE), json.dumps(lease) + "\n")
+
+    def _take_lease(self):
+        """The lock on an object store: refuse a lease renewed within LEASE_SECONDS by another
+        training; else write ours and read it back (of two trainings claiming at once, the last
+        writer holds it and the other one is refused)."""
+        held = self._read_lease()
+        if held and time.time() - held.get("time", 0) < LEASE_SECONDS:
+            raise RunDirError(f"model_dir {self.path} is in use by another training (pid {held.get('pid', '?')} "
+                              f"on {held.get('host', '?')}); wait for it to finish or use another --model_dir")
+        storage.makedirs(self.path)
+        self._lease = uuid.uuid4().hex
+        self._write_lease()
+        time.sleep(0.1)
+        if (self._read_lease() or {}).get("owner") != self._lease:
+            self._lease = None
+            raise RunDirError(f"model_dir {self.path} was claimed by another training at the same moment; "
+                              f"use another --model_dir")
+
+    def renew_lock(self):
+        """Renews the lease of an object-store lock (nothing to do for an flock)."""
+        if self._lease is not None:
+            self._write_lease()
+
     def unlock(self):
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
+        if self._lease is not None:
+            if (self._read_lease() or {}).get("owner") == self._lease:
+                storage.remove(self.join(LOCK_FILE))
+            self._lease = None
 
     def claim(self, config_str):
         """Checks, locks, creates the directory and records the config (by the one writing
@@ -142,7 +209,7 @@ class RunDir:
             self.lock()
             self.check(config_str)
             for sub in ("", "ckpt", "export", "samples"):
-                os.makedirs(self.join(sub), exist_ok=True)
+                storage.makedirs(self.join(sub))
             self._write_text("config.gin", config_str)
         except OSError as err:  # read-only, below a file, disk full
             self.unlock()
@@ -168,10 +235,9 @@ class RunDir:
         torn lines (a write cut short), so that every step appears once."""
         for name in names:
             path = self.join(name)
-            if not os.path.exists(path):
+            if not storage.exists(path):
                 continue
-            with open(path, encoding="utf-8") as f:
-                lines = f.read().splitlines()
+            lines = storage.read_text(path).splitlines()
             kept = [line for line in lines if (line_step := _step_of(line)) is not None and line_step <= step]
             if kept != lines:
                 self._write_text(name, "".join(line + "\n" for line in kept))
@@ -181,36 +247,31 @@ class RunDir:
 
     def read_json(self, name):
         path = self.join(name)
-        if not os.path.exists(path):
+        if not storage.exists(path):
             return None
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return json.loads(storage.read_text(path))
 
     def write_operative_config(self, text):
         self._write_text("operative_config.gin", text)
 
     def append_metrics(self, record):
         """Appends one record; after a torn last line (a write cut short) it starts a new line."""
-        path = self.join("metrics.jsonl")
-        torn = False
-        if os.path.exists(path) and os.path.getsize(path):
-            with open(path, "rb") as f:
-                f.seek(-1, os.SEEK_END)
-                torn = f.read(1) != b"\n"
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(("\n" if torn else "") + json.dumps(record, sort_keys=True) + "\n")
+        self.append_record("metrics.jsonl", record)
+
+    def append_record(self, name, record):
+        """Appends one JSON line to the history ``name``."""
+        storage.append_line(self.join(name), json.dumps(record, sort_keys=True))
+
+    def read_records(self, name):
+        """The records of the jsonl history ``name``, torn or foreign lines skipped."""
+        path = self.join(name)
+        if not storage.exists(path):
+            return []
+        return [json.loads(line) for line in storage.read_text(path).splitlines() if _step_of(line) is not None]
 
     def read_metrics(self):
         """The records of metrics.jsonl, torn or foreign lines skipped."""
-        path = self.join("metrics.jsonl")
-        if not os.path.exists(path):
-            return []
-        with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if _step_of(line) is not None]
+        return self.read_records("metrics.jsonl")
 
     def _write_text(self, name, text):
-        # Write-then-rename: a crash never leaves a half-written file.
-        tmp = self.join(name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, self.join(name))
+        storage.write_text(self.join(name), text)  # write-then-rename: never half a file

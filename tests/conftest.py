@@ -71,3 +71,14 @@ def central_differences(loss_fn, variables, eps=1e-6):
 def finite_difference_gradient():
     """``finite_difference_gradient(loss_fn, variables, eps=1e-6)``: central differences."""
     return central_differences
+
+
+def all_weights(trainer):
+    """G's then D's weights (trainable and not) as NumPy arrays."""
+    return [w.numpy() for w in trainer.generator.weights + trainer.discriminator.weights]
+
+
+@pytest.fixture
+def weights():
+    """``weights(trainer)``: G's then D's weights as NumPy arrays (resume and equivalence tests)."""
+    return all_weights

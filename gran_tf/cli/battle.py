@@ -13,6 +13,7 @@ import os
 
 from absl import flags
 
+from gran_tf import storage
 from gran_tf.cli.common import absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval import gam
@@ -48,8 +49,7 @@ def play(run_a, run_b, n):
 
 def write_json(out_dir, name, obj):
     path = os.path.join(out_dir, name)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
+    storage.write_text(path, json.dumps(obj, indent=2, sort_keys=True))
     return path
 
 

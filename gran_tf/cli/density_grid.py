@@ -7,12 +7,12 @@ Figure 1 layout), from the ``samples/points_<step>.npy`` a point run keeps at ea
 
 The data panel is drawn from the first run's record; all runs must share their data.
 """
-import os
+import io
 
 import numpy as np
 from absl import flags
 
-from gran_tf import run_record
+from gran_tf import run_record, storage
 from gran_tf.cli.common import absl_entry
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import plots
@@ -35,9 +35,9 @@ def parse_run(text):
 
 def points_at(run_dir, step):
     path = run_dir.join("samples", f"points_{step:08d}.npy")
-    if not os.path.exists(path):
+    if not storage.exists(path):
         raise RunDirError(f"{run_dir.path} has no samples at step {step} ({path} is missing)")
-    return np.load(path)
+    return np.load(io.BytesIO(storage.read_bytes(path)))
 
 
 def main():

@@ -8,6 +8,7 @@ import json
 
 from absl import flags
 
+from gran_tf import storage
 from gran_tf.cli.common import absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval.inference import percent_best_rank
@@ -36,8 +37,7 @@ def main():
     record = {"n": FLAGS.n, "split": FLAGS.split, "mean_mse": {k: float(v.mean()) for k, v in mse.items()},
               "percent_best_rank": ranks}
     path = FLAGS.out or runs[0].run_dir.join("inference_rank.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
+    storage.write_text(path, json.dumps(record, indent=2, sort_keys=True))
     print("wrote", path)
 
 

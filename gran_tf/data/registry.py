@@ -196,6 +196,13 @@ class DataRecord:
         """(low, high) of an example's values; None for point sets (unbounded)."""
         return None if self.spec.kind == "points" else VALUE_RANGES[self.pixel_range]
 
+    @property
+    def indexed(self):
+        """True when batch k is a function of (seed, k) (mixtures, in-memory image sets): a
+        pipeline starts at any batch for free. The tfds image sets stream through a shuffle
+        buffer instead; a resumed run restores their iterator from the checkpoint."""
+        return self.name not in tfds_source.TFDS_IMAGE_SOURCES
+
     def mixture(self):
         """The Gaussian mixture of a point set."""
         if self.spec.kind != "points":

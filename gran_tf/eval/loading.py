@@ -8,10 +8,10 @@ import numpy as np
 import tensorflow as tf
 
 import gran_tf.models  # noqa: F401  (registers the model classes for keras.models.load_model)
-from gran_tf import run_record
+from gran_tf import run_record, storage
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
-from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps
+from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, predates_weight_lists
 
 
 @dataclasses.dataclass
@@ -62,10 +62,10 @@ def load_run(path, name=None, checkpoint="final"):
     checkpoint = parse_checkpoint(checkpoint)
     run_dir = RunDir(path)
     identity = run_dir.join(run_record.RECORD_FILE)
-    if not os.path.exists(identity):
+    if not storage.exists(identity):
         identity = run_dir.join("config.gin")
     exports = [os.path.join(run_dir.export_dir, f"{m}.keras") for m in ("generator", "discriminator")]
-    missing = [p for p in [identity, *exports] if not os.path.exists(p)]
+    missing = [p for p in [identity, *exports] if not storage.exists(p)]
     if missing:
         raise RunDirError(f"{run_dir.path} is not a finished gran_tf run (missing {missing[0]})")
     generator, discriminator = (keras.models.load_model(p) for p in exports)
@@ -116,11 +116,17 @@ def _restore_weights(run_dir, generator, discriminator, checkpoint):
             raise RunDirError(f"{run_dir.path} has no best checkpoint (train with Trainer.best_metric)")
     else:
         path = os.path.join(run_dir.ckpt_dir, f"ckpt-{checkpoint}")
-        if not os.path.exists(path + ".index"):
+        if not storage.exists(path + ".index"):
             kept = checkpoint_steps(run_dir.ckpt_dir)
             raise RunDirError(f"{run_dir.path} has no checkpoint at step {checkpoint} (kept: {kept or 'none'})")
     step = tf.Variable(0, dtype=tf.int64)
-    status = tf.train.Checkpoint(step=step, generator=generator, discriminator=discriminator).restore(path)
-    status.assert_existing_objects_matched()  # every weight of both networks came from the checkpoint
+    status = network_checkpoint(generator, discriminator, step=step).restore(path)
+    try:
+        status.assert_existing_objects_matched()  # every weight of both networks came from the checkpoint
+    except AssertionError:
+        if not predates_weight_lists(path):
+            raise
+        raise RunDirError(f"{path} predates the saving of the weights of layers held in lists (BN layers "
+                          f"among them); only the final export of {run_dir.path} can be evaluated") from None
     status.expect_partial()  # the optimizers' slots stay behind
     return int(step.numpy()), "best" if checkpoint == "best" else os.path.basename(path)

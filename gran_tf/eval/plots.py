@@ -5,13 +5,14 @@ built on the Agg canvas without pyplot (no global state, no display): every ``*_
 builder returns a Figure, ``figure_to_rgb`` renders it to uint8 [H, W, 3] and
 ``save_figure`` writes it as PNG; the path-taking functions do build + save in one call.
 """
-import os
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 from scipy.stats import gaussian_kde
+
+from gran_tf import storage
 
 FIGSIZE = (6.0, 4.5)
 DPI = 100
@@ -50,9 +51,8 @@ def image_grid(images, nrow, pad=2, pad_value=1.0):
 
 def save_png(array, path):
     """Write a uint8 [H, W, 3] (or [H, W]) array as a PNG; creates parent folders; returns ``path``."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path, format="PNG")
-    return path
+    image = Image.fromarray(np.asarray(array, dtype=np.uint8))
+    return storage.save_with(lambda f: image.save(f, format="PNG"), path)
 
 
 def worst_reconstructions_image(targets, recons, mse, k):
@@ -96,9 +96,7 @@ def figure_to_rgb(fig):
 
 def save_figure(fig, path):
     """Write a figure as PNG (figsize * dpi pixels); creates parent folders; returns ``path``."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
+    return storage.save_with(lambda f: fig.savefig(f, format="png"), path)
 
 
 def _sample_density_contour(ax, samples, data):

@@ -8,6 +8,7 @@ import functools
 
 import gin
 import keras
+import tensorflow as tf
 from keras import layers
 
 from gran_tf.errors import ConfigError
@@ -178,7 +179,8 @@ class DCGANGenerator(keras.Model):
 
     def call(self, z, training=False):
         x = self.decoder(z, training=training)
-        return x if self.act is None else self.act(x)
+        x = x if self.act is None else self.act(x)
+        return tf.cast(x, self.variable_dtype)  # float32 images under mixed_bfloat16 too
 
     def get_config(self):
         return dict(image_shape=self.image_shape, kernels=self.kernels, z_dim=self.z_dim,
@@ -207,7 +209,8 @@ class DCGANDiscriminator(keras.Model):
         self.bns = [batch_norm(f"bn{i}") if use_bn and i > 0 else None for i in range(len(kernels))]
         self.flatten = layers.Flatten()
         self.fc = sn(layers.Dense(hidden, activation=hidden_activation, name="fc")) if hidden else None
-        self.logit = sn(layers.Dense(1, name="logit"))
+        # float32 logits under any policy: the losses stay float32 with mixed_bfloat16.
+        self.logit = sn(layers.Dense(1, name="logit", dtype="float32"))
         self.build((None, *self.image_shape))
 
     def build(self, input_shape):

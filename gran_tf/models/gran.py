@@ -96,13 +96,15 @@ class GRANGenerator(keras.Model):
             )
             h_z = h_z_shared if h_z_shared is not None else self._h_z(z, t)
             delta = self.f(tf.concat([h_z, h_c], axis=-1), training=training)
-            total = total + delta
+            total = total + tf.cast(delta, total.dtype)
             return t + 1, total, delta, canvases.write(t, tf.sigmoid(total))
 
-        zeros = tf.zeros(tf.concat([[batch], self.image_shape], 0), self.compute_dtype)
-        canvases = tf.TensorArray(self.compute_dtype, size=self.steps, element_shape=[None, *self.image_shape])
+        # The sum Σ ΔC_t is kept in the variables' dtype (float32 under mixed_bfloat16 too).
+        shape = tf.concat([[batch], self.image_shape], 0)
+        total, delta = tf.zeros(shape, self.variable_dtype), tf.zeros(shape, self.compute_dtype)
+        canvases = tf.TensorArray(self.variable_dtype, size=self.steps, element_shape=[None, *self.image_shape])
         _, total, _, canvases = tf.while_loop(
-            lambda t, *_: t < self.steps, body, (tf.constant(0), zeros, zeros, canvases),
+            lambda t, *_: t < self.steps, body, (tf.constant(0), total, delta, canvases),
             maximum_iterations=self.steps,
         )
         image = tf.sigmoid(total)  # Eq. 9

@@ -1,12 +1,12 @@
 """What the trainer shows in TensorBoard and in ``samples/``: image grids, GRAN canvases,
 scatter plots of point samples over the data."""
-import json
 import math
 import os
 
 import numpy as np
 import tensorflow as tf
 
+from gran_tf import storage
 from gran_tf.eval import plots
 from gran_tf.eval.modes import assign_modes
 
@@ -44,7 +44,7 @@ def write_samples(trainer, step):
         image = plots.figure_to_rgb(plots.scatter_over_data_figure(fake, real, means))
         tf.summary.image("samples", image[None], step=step)
         record_mode_occupancy(trainer, step, fake, means)
-        np.save(os.path.join(trainer.run_dir.samples_dir, f"points_{step:08d}.npy"), fake)
+        storage.save_with(lambda f: np.save(f, fake), os.path.join(trainer.run_dir.samples_dir, f"points_{step:08d}.npy"))
         return
     output = getattr(trainer.generator, "out_activation", "sigmoid")
     z = trainer.fixed_z()
@@ -64,8 +64,7 @@ def record_mode_occupancy(trainer, step, fake, means):
     (the data of the mode-hopping plot)."""
     nearest, _ = assign_modes(fake, means, trainer.data.mixture().std)
     occupancy = np.bincount(nearest, minlength=len(means)) / len(nearest)
-    with open(trainer.run_dir.join(OCCUPANCY_FILE), "a", encoding="utf-8") as f:
-        f.write(json.dumps({"step": step, "occupancy": occupancy.tolist()}) + "\n")
+    trainer.run_dir.append_record(OCCUPANCY_FILE, {"step": step, "occupancy": occupancy.tolist()})
 
 
 def save_final_plot(trainer):
@@ -74,10 +73,8 @@ def save_final_plot(trainer):
     if trainer.spec.kind != "points":
         return None
     fake, real, means = point_samples(trainer)
-    occupancy_path = trainer.run_dir.join(OCCUPANCY_FILE)
-    if os.path.exists(occupancy_path):
-        with open(occupancy_path, encoding="utf-8") as f:
-            records = [json.loads(line) for line in f if line.strip()]
+    records = trainer.run_dir.read_records(OCCUPANCY_FILE)
+    if records:
         plots.mode_occupancy_plot([r["occupancy"] for r in records], [r["step"] for r in records],
                                   os.path.join(trainer.run_dir.samples_dir, "mode_occupancy.png"))
     return plots.scatter_over_data(fake, real, means, path=os.path.join(trainer.run_dir.samples_dir, "final.png"))

@@ -7,10 +7,8 @@ created inside ``strategy.scope()``. Randomness comes from stateless draws keyed
 import contextlib
 import dataclasses
 import errno
-import glob
 import math
 import os
-import shutil
 import signal
 import sys
 import time
@@ -22,11 +20,11 @@ import tensorflow as tf
 import tqdm
 
 from gran_tf import data as gdata
-from gran_tf import run_record
+from gran_tf import run_record, storage
 from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
-from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps
+from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, predates_weight_lists
 from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
 from gran_tf.training import summaries
 from gran_tf.training.preemption import stop_requests
@@ -54,7 +52,7 @@ def recover_checkpoint_state(ckpt_dir):
         return None
     paths = [os.path.join(ckpt_dir, f"ckpt-{n}") for n in numbers]
     # With their files' times, so that the CheckpointManager keeps managing (and rotating) them.
-    times = [os.path.getmtime(p + ".index") for p in paths]
+    times = [storage.getmtime(p + ".index") for p in paths]
     tf.compat.v1.train.update_checkpoint_state(ckpt_dir, paths[-1], all_model_checkpoint_paths=paths,
                                                all_model_checkpoint_timestamps=times,
                                                last_preserved_timestamp=min(times) - 1)
@@ -80,6 +78,24 @@ def build_model(model_class, spec, dataset):
                           f"({type(err).__name__}: {' '.join(str(err).split())[:100]})") from None
 
 
+# "mixed_bfloat16": layers compute in bfloat16 (TPU-native) and keep float32 weights, so the
+# optimizers' state is float32; the discriminators' logits and GRAN's canvas sum are float32, so
+# the losses are too.
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy set to ``name`` while the networks are built (their layers keep
+    it), and restored afterwards."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def set_seeds(seed):
     keras.utils.set_random_seed(seed)  # python, numpy and TF global seeds (weight init)
 
@@ -97,7 +113,8 @@ class Trainer:
                  g_optimizer=keras.optimizers.Adam, d_optimizer=keras.optimizers.Adam,
                  log_every=100, sample_every=500, checkpoint_every=1000, keep_checkpoints=3,
                  n_samples=64, jit_compile=False, strategy=None, eval_every=0, eval_metrics=(),
-                 eval_samples=None, best_metric=None, best_mode="max", steps_per_loop=1):
+                 eval_samples=None, best_metric=None, best_mode="max", steps_per_loop=1,
+                 precision="float32"):
         self.run_dir, self._manager = RunDir(model_dir), None
         # Every setting is checked here, before the run directory is touched.
         self.total_steps, self.seed = integer_setting("total_steps", total_steps, 1), integer_setting("seed", seed)
@@ -111,6 +128,9 @@ class Trainer:
         if eval_samples is not None:
             eval_samples = integer_setting("eval_samples", eval_samples, 1)
         self.steps_per_loop = integer_setting("steps_per_loop", steps_per_loop, 1)
+        if precision not in PRECISIONS:
+            raise ConfigError(f"Trainer.precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
         self._check_intervals()
         self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
         self.updater = updater or Alternating()
@@ -155,8 +175,8 @@ class Trainer:
 
     def _build_state(self, generator, discriminator, loss, g_optimizer, d_optimizer):
         """The networks, the optimizers with their slots, the step counter and the checkpoint of
-        them all, built under the strategy."""
-        with self.strategy.scope():
+        them all, built under the strategy and the precision policy."""
+        with self.strategy.scope(), dtype_policy(self.precision):
             self.state = GANState(
                 generator=build_model(generator, self.spec, self.dataset_name),
                 discriminator=build_model(discriminator, self.spec, self.dataset_name),
@@ -164,9 +184,8 @@ class Trainer:
                 loss=loss, global_batch_size=self.batch_size, seed=self.seed)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self._build_optimizers()
-            self.checkpoint = tf.train.Checkpoint(
-                step=self.step, generator=self.state.generator,
-                discriminator=self.state.discriminator,
+            self.checkpoint = network_checkpoint(
+                self.state.generator, self.state.discriminator, step=self.step,
                 g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
 
     def _build_optimizers(self):
@@ -215,12 +234,28 @@ class Trainer:
     def _make_iterator(self):
         """The distributed batch iterator, positioned after the batches already consumed.
 
-        Pipelines are deterministic functions of (seed, batch index): a resumed run's pipeline
-        starts at its batch directly (``make_dataset(start=...)``), on any strategy.
+        Indexed pipelines are deterministic functions of (seed, batch index): a resumed run's
+        pipeline starts at its batch directly (``make_dataset(start=...)``), on any strategy.
+        The streamed tfds sets are positioned by restoring their checkpointed iterator
+        (``_checkpoint_iterator``); only where that is not possible do they read the skipped batches.
         """
         consumed = int(self.step.numpy()) * self.updater.batches_per_step
         batches = self._batches if consumed == 0 else self.data.make_dataset(self.batch_size, self.seed, start=consumed)
         return iter(self.strategy.experimental_distribute_dataset(batches))
+
+    def _checkpoint_iterator(self, manager):
+        """Puts a streamed (tfds) data set's iterator in the checkpoint, so that a restore puts it
+        back at its position in time independent of the step (the shuffle buffer is saved with it,
+        a few hundred MB at most). Not for multi-worker runs (each worker's shard has its own
+        position, and only the chief's checkpoint is kept), nor for runs whose checkpoints
+        predate it: those read the skipped batches on resume."""
+        if self.data.indexed or self.role.several:
+            return
+        latest = manager.latest_checkpoint
+        if latest and not any(name.startswith("data_iterator/") for name, _ in tf.train.list_variables(latest)):
+            return
+        self._iterator = iter(self.strategy.experimental_distribute_dataset(self._batches))
+        self.checkpoint.data_iterator = self._iterator
 
     def restore(self, manager):
         """Restores the newest readable checkpoint, with a warning line for each unreadable one
@@ -229,17 +264,29 @@ class Trainer:
         known = set(manager.checkpoints) | ({manager.latest_checkpoint} if manager.latest_checkpoint else set())
         for path in sorted(known, key=checkpoint_number, reverse=True):
             try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
+                self._restore_from(path)
             except (tf.errors.OpError, ValueError, IndexError, AssertionError) as err:
                 reason = " ".join(str(err).split())[:120]
                 print(f"warning: checkpoint {path} is unreadable ({type(err).__name__}: {reason}); "
                       f"trying the one before", flush=True)
                 continue
-            self._iterator = None
+            if not hasattr(self.checkpoint, "data_iterator"):
+                self._iterator = None  # rebuilt at the restored step
             return path
         if known:
             raise RunDirError(f"no checkpoint in {manager.directory} is readable; move them away to start over")
         return None
+
+    def _restore_from(self, path):
+        status = self.checkpoint.restore(path)
+        try:
+            status.assert_existing_objects_matched()
+        except AssertionError:
+            if not predates_weight_lists(path):
+                raise
+            status.expect_partial()  # weights and optimizers restored; BN moving statistics were not saved
+            print(f"warning: {path} predates the saving of the BN moving statistics of layers held in "
+                  f"lists; those restart from their initial values", flush=True)
 
     def train_steps(self, n):
         """Runs n steps, in loops of steps_per_loop, without I/O (tests, benchmarks); returns the
@@ -319,6 +366,7 @@ class Trainer:
     def _checkpoint(self, step, metrics):
         self._check_finite(step, metrics)
         self._save(step)
+        self.run_dir.renew_lock()
 
     def _resume(self):
         """Restores the newest readable checkpoint of ``ckpt/`` (every worker reads the chief's) and
@@ -326,13 +374,14 @@ class Trainer:
         ``ckpt/workertemp_<id>/`` for other workers (deleted after each save)."""
         ckpt_dir = self.run_dir.ckpt_dir
         if self.role.writes:
-            for temp in glob.glob(os.path.join(ckpt_dir, "ckpt-*_temp")):  # a save cut short by a kill
-                shutil.rmtree(temp, ignore_errors=True)
+            for temp in storage.glob(os.path.join(ckpt_dir, "ckpt-*_temp")):  # a save cut short by a kill
+                storage.rmtree(temp)
             recovered = recover_checkpoint_state(ckpt_dir)
             if recovered:
                 print(f"warning: {ckpt_dir}/checkpoint was missing or unreadable; "
                       f"rebuilt it from the files on disk (latest {os.path.basename(recovered)})", flush=True)
         manager = tf.train.CheckpointManager(self.checkpoint, ckpt_dir, max_to_keep=self.keep_checkpoints)
+        self._checkpoint_iterator(manager)
         restored = self.restore(manager)
         start = int(self.step.numpy())
         if self.role.several:
@@ -358,7 +407,7 @@ class Trainer:
     def _save(self, step):
         self._manager.save(checkpoint_number=step)
         if not self.role.writes:
-            shutil.rmtree(self._manager.directory, ignore_errors=True)
+            storage.rmtree(self._manager.directory)
 
     def _stop_requested(self, stop):
         """A stop signal here, or with several workers on any worker (all then stop at this step)."""
@@ -392,6 +441,7 @@ class Trainer:
             tf.summary.scalar(f"train/{k}", v, step=step)
         if self.role.writes:
             self.run_dir.append_metrics({"step": step, **values})
+            self.run_dir.renew_lock()
             progress.show(step, values)
 
     def _evaluate(self, step, best_manager):
@@ -422,11 +472,11 @@ class Trainer:
 
     def export(self):
         """export/{generator,discriminator}.keras and export.json (the step they were trained to)."""
-        os.makedirs(self.run_dir.export_dir, exist_ok=True)
+        storage.makedirs(self.run_dir.export_dir)
         for name, model in (("generator", self.generator), ("discriminator", self.discriminator)):
             path = os.path.join(self.run_dir.export_dir, f"{name}.keras")
             model.save(path + ".tmp.keras")
-            os.replace(path + ".tmp.keras", path)
+            storage.rename(path + ".tmp.keras", path)
         self.run_dir.write_json(os.path.join("export", "export.json"), {"step": int(self.step.numpy())})
 
 

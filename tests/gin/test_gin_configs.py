@@ -15,7 +15,9 @@ from gran_tf import config
 from gran_tf.errors import ConfigError
 from gran_tf.training.trainer import Trainer
 
-GIN_FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(config.GIN_DIR, "*.gin")))
+OVERLAYS = {"tpu.gin"}  # added after a config (--gin_file=lsun_gran5 --gin_file=tpu), not trained alone
+GIN_FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(config.GIN_DIR, "*.gin"))
+                   if os.path.basename(p) not in OVERLAYS)
 MOCKED = {"cifar10", "lsun_church", "lsun_kitchen", "imagenet64"}
 SHRINK = {"GRANGenerator.kernels", "DCGANGenerator.kernels", "DCGANDiscriminator.kernels",
           "MLPGenerator.hidden", "MLPDiscriminator.hidden"}
@@ -69,6 +71,46 @@ def test_gin_file_trains_under_xla_in_a_two_step_loop(gin_file, tmp_path):
     metrics = train_shrunk(gin_file, str(tmp_path / "run"), 4, ["Trainer.jit_compile = True",
                                                                  "Trainer.steps_per_loop = 2"])
     assert all(np.isfinite(v) for v in metrics.values())
+
+
+def image_configs():
+    images = []
+    for gin_file in GIN_FILES:
+        config.parse([gin_file])
+        if gin.query_parameter("Trainer.generator").selector in ("GRANGenerator", "DCGANGenerator"):
+            images.append(gin_file)
+    return images
+
+
+def test_the_tpu_overlay_fits_every_image_config():
+    """Its steps_per_loop divides every interval of every image config (else the Trainer refuses)."""
+    images = image_configs()
+    assert {"mnist_gran3.gin", "lsun_gran5.gin", "imagenet64_gran3.gin", "stacked_mnist_dcgan.gin"} <= set(images)
+    for gin_file in images:
+        config.parse([gin_file, "tpu"])
+        loop = gin.query_parameter("Trainer.steps_per_loop")
+        assert loop == 100 and gin.query_parameter("Trainer.precision") == "mixed_bfloat16"
+        assert gin.query_parameter("make_strategy.name") == "tpu"
+        for name in ("log_every", "sample_every", "checkpoint_every", "eval_every"):
+            try:
+                every = gin.query_parameter(f"Trainer.{name}")
+            except ValueError:  # left at the Trainer's default
+                every = {"log_every": 100, "sample_every": 500, "checkpoint_every": 1000, "eval_every": 0}[name]
+            assert every % loop == 0, (gin_file, name, every)
+
+
+def test_the_tpu_overlay_trains_in_loops_of_100_steps_in_bfloat16(tmp_path):
+    """Everything tpu.gin sets but the TPU itself, on the CPU: a shrunk GRAN run of two loops."""
+    config.parse(["mnist_gran1", "tpu"])
+    params = [*shrunk_bindings(), "make_strategy.name = 'default'", "Trainer.total_steps = 200",
+              "Trainer.log_every = 100", "Trainer.sample_every = 100", "Trainer.checkpoint_every = 100"]
+    config_str = config.parse(["mnist_gran1", "tpu"], params)
+    trainer = Trainer(model_dir=str(tmp_path / "run"))
+    metrics = trainer.train(config_str)
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert trainer.discriminator.convs[0].compute_dtype == "bfloat16"
+    assert [r["step"] for r in trainer.run_dir.read_metrics()] == [100, 200]
+    assert sorted(os.listdir(tmp_path / "run" / "samples")) == ["samples_00000100.png", "samples_00000200.png"]
 
 
 def test_malformed_gin_and_unknown_names_are_config_errors():

@@ -1,4 +1,4 @@
-"""Helpers shared by the training tests: a tiny ring run, its weights."""
+"""Helpers shared by the training tests: a tiny ring run."""
 import pytest
 
 from gran_tf import config
@@ -11,16 +11,6 @@ TINY_RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.
 # wrong cross-replica loss scaling shows.
 SGD = ["Trainer.g_optimizer = @g/keras.optimizers.SGD", "Trainer.d_optimizer = @d/keras.optimizers.SGD",
        "g/keras.optimizers.SGD.learning_rate = 0.05", "d/keras.optimizers.SGD.learning_rate = 0.05"]
-
-
-def all_weights(trainer):
-    """G's then D's weights (trainable and not) as NumPy arrays."""
-    return [w.numpy() for w in trainer.generator.weights + trainer.discriminator.weights]
-
-
-@pytest.fixture
-def weights():
-    return all_weights
 
 
 def tiny_ring_factory(tmp_path, sgd):
