@@ -135,6 +135,26 @@ def decide_winner(r_test, r_sample, tolerance):
     return TIE, "r_sample = 1: both generators fool the other discriminator equally often"
 
 
+def decide_by_intervals(intervals):
+    """(M1 | M2 | tie, reason): Eq. 11 read against sampling noise. r_test ≈ 1 when its bootstrap
+    interval covers 1 (the two discriminators' test errors are not told apart at this many
+    images), and a winner only when r_sample's interval lies wholly on one side of 1. A tolerance
+    on |r_test − 1| cannot do this: at 1,000 test images and test errors of 5-20% the interval of
+    r_test alone is ±0.2-0.4 wide (docs/gran.md#how-much-r_test-moves-by-chance)."""
+    confidence = f"{100 * intervals['confidence']:g}%"
+    r_test, r_sample = intervals.get("r_test"), intervals.get("r_sample")
+    if r_test is not None and not r_test[0] <= 1.0 <= r_test[1]:
+        return TIE, (f"r_test's {confidence} interval {r_test[0]:.3f}-{r_test[1]:.3f} excludes 1: the "
+                     "discriminators generalise differently")
+    if r_sample is None:
+        return TIE, "r_sample = 0/0 in every bootstrap replicate"
+    if r_sample[1] < 1.0:
+        return M1, f"r_sample's {confidence} interval {r_sample[0]:.3f}-{r_sample[1]:.3f} lies below 1"
+    if r_sample[0] > 1.0:
+        return M2, f"r_sample's {confidence} interval {r_sample[0]:.3f}-{r_sample[1]:.3f} lies above 1"
+    return TIE, f"r_sample's {confidence} interval {r_sample[0]:.3f}-{r_sample[1]:.3f} covers 1: not told apart"
+
+
 @dataclasses.dataclass
 class BattleResult:
     """Outcome of one GAM battle; ``errors`` holds the error rates of the 2x2 table (TABLE_KEYS)."""
@@ -148,11 +168,13 @@ class BattleResult:
     winner: str
     reason: str
     intervals: dict = None  # {"r_test": [lo, hi] | None, "r_sample": ..., "confidence": 0.95}
+    interval_winner: str = None  # decide_by_intervals: Eq. 11 against sampling noise
+    interval_reason: str = None
 
     @property
     def winner_name(self):
         """The winning model's name, or None for a tie."""
-        return {M1: self.names[0], M2: self.names[1]}.get(self.winner)
+        return self._name(self.winner)
 
     def to_dict(self):
         d = dataclasses.asdict(self)
@@ -187,7 +209,12 @@ class BattleResult:
             f"Error rates (threshold {THRESHOLD}). r_test = {self.r_test}{self._interval('r_test')}, "
             f"r_sample = {self.r_sample}{self._interval('r_sample')}, tolerance {self.tolerance}: "
             f"winner **{self.winner_name or 'tie'}** ({self.reason}).",
+            *([f"By the intervals: winner **{self._name(self.interval_winner) or 'tie'}** ({self.interval_reason})."]
+              if self.interval_winner else []),
         ])
+
+    def _name(self, winner):
+        return {M1: self.names[0], M2: self.names[1]}.get(winner)
 
     def _interval(self, key):
         if not self.intervals or self.intervals.get(key) is None:
@@ -221,7 +248,7 @@ def battle(d1, g1_samples, d2, g2_samples, x_train, x_test,
                  "r_test": bootstrap_ratio_interval(judged["d1_test"], judged["d2_test"], paired=True),
                  "r_sample": bootstrap_ratio_interval(judged["d1_g2"], judged["d2_g1"], paired=False)}
     return BattleResult(tuple(names), errors, counts, r_test, r_sample, float(tolerance), winner, reason,
-                        intervals)
+                        intervals, *decide_by_intervals(intervals))
 
 
 @dataclasses.dataclass
@@ -262,7 +289,8 @@ def league(results):
         matches.append({"m1": a, "m2": b, "winner": winner,
                         "r_test": result.r_test.value, "r_test_status": result.r_test.status,
                         "r_sample": result.r_sample.value, "r_sample_status": result.r_sample.status,
-                        "intervals": result.intervals})
+                        "intervals": result.intervals,
+                        "interval_winner": {M1: a, M2: b}.get(result.interval_winner)})
     for row in table.values():
         row["score"] = row["wins"] + 0.5 * row["ties"]
     rows = sorted(table.values(), key=lambda r: (-r["score"], -r["wins"], r["name"]))

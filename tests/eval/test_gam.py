@@ -217,3 +217,33 @@ def test_intervals_reach_the_json_and_the_markdown():
     again = gam.BattleResult.from_dict(json.loads(result.to_json()))
     assert again.intervals == result.intervals and again.intervals["confidence"] == 0.95
     assert "bootstrap interval" in result.to_markdown()
+
+
+def test_the_interval_verdict_follows_the_bootstrap_intervals():
+    both = {"confidence": 0.95}
+    assert gam.decide_by_intervals({**both, "r_test": [0.8, 1.3], "r_sample": [0.5, 0.9]})[0] == gam.M1
+    assert gam.decide_by_intervals({**both, "r_test": [0.8, 1.3], "r_sample": [1.1, 1.6]})[0] == gam.M2
+    assert gam.decide_by_intervals({**both, "r_test": [0.8, 1.3], "r_sample": [0.9, 1.1]})[0] == gam.TIE
+    assert gam.decide_by_intervals({**both, "r_test": [1.2, 1.9], "r_sample": [0.5, 0.9]})[0] == gam.TIE
+    assert gam.decide_by_intervals({**both, "r_test": None, "r_sample": [0.5, 0.9]})[0] == gam.M1  # 0/0: equal
+    assert gam.decide_by_intervals({**both, "r_test": [0.9, 1.1], "r_sample": None})[0] == gam.TIE
+
+
+def test_a_tolerance_of_01_calls_noise_a_difference_where_the_intervals_do_not():
+    """One discriminator judging the same 1,000 test images twice is r_test = 1; two discriminators
+    with the same 10% test error but independent mistakes differ only by chance, yet |r_test − 1|
+    exceeds 0.1 in a large share of draws (sd of log r ≈ sqrt(2 · 0.9 / 100) = 0.13), while the
+    95% interval covers 1 in about 95% of them."""
+    beyond_tolerance, covered = 0, 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        x_test = np.ones((1000, 1))
+        d1_wrong, d2_wrong = rng.uniform(size=1000) < 0.1, rng.uniform(size=1000) < 0.1
+        d1 = lambda x, w=d1_wrong: np.where(w[: len(x)], 0.2, 0.8)  # noqa: E731  (real test images only)
+        d2 = lambda x, w=d2_wrong: np.where(w[: len(x)], 0.2, 0.8)  # noqa: E731
+        result = gam.battle(d1, x_test, d2, x_test, x_test, x_test)
+        beyond_tolerance += abs(result.r_test.value - 1) > 0.1
+        lo, hi = result.intervals["r_test"]
+        covered += lo <= 1.0 <= hi
+    assert beyond_tolerance >= 12  # P(|r − 1| > 0.1) ≈ 0.45 under the normal approximation
+    assert covered >= 34  # 95% of 40, binomial 1% lower tail
