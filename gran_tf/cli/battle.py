@@ -28,6 +28,8 @@ flags.DEFINE_integer("n_samples", 1000, "generated samples per model and real im
 flags.DEFINE_float("tolerance", gam.DEFAULT_TEST_RATIO_TOLERANCE, "|r_test - 1| <= tolerance counts as r_test ≈ 1")
 flags.DEFINE_string("out_dir", None, "where JSON goes (default: the first run directory)")
 flags.DEFINE_string("checkpoint", "final", "each run's weights: final (export/), best (ckpt_best/) or a step")
+flags.DEFINE_string("checkpoint_b", None, "M2's weights when they differ from --checkpoint's (equal wall-clock "
+                    "comparisons: --checkpoint=6000 --checkpoint_b=3000)")
 
 
 def file_label(name):
@@ -44,7 +46,12 @@ def play(run_a, run_b, n):
     samples_a, samples_b = run_a.context().samples(n), run_b.context().samples(n)
     return gam.battle(run_a.d_probability, samples_a, run_b.d_probability, samples_b,
                       real_images(run_a, "train", n), real_images(run_a, "test", n),
-                      tolerance=FLAGS.tolerance, names=(run_a.name, run_b.name))
+                      tolerance=FLAGS.tolerance, names=(label(run_a), label(run_b)))
+
+
+def label(run):
+    """The run's name, with the step of its weights unless they are the final export's."""
+    return run.name if run.checkpoint == "final" else f"{run.name}@{run.step}"
 
 
 def write_json(out_dir, name, obj):
@@ -71,7 +78,8 @@ def main():
     else:
         if not FLAGS.model_b:
             raise ConfigError("--model_b is missing")
-        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], FLAGS.checkpoint, same_data=True)
+        checkpoints = [FLAGS.checkpoint, FLAGS.checkpoint_b or FLAGS.checkpoint]
+        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], checkpoints, same_data=True)
     out_dir = FLAGS.out_dir or run_a.run_dir.path
     if FLAGS.samples_npz:
         samples = gam.load_samples_npz(FLAGS.samples_npz, image_shape=run_a.generator.output_shape[1:],

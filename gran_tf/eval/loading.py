@@ -91,9 +91,14 @@ def distinct_names(paths):
 
 
 def load_runs(paths, checkpoint="final", same_data=False):
-    """``load_run`` of each path, named by ``distinct_names``. ``same_data``: refuse (ConfigError,
-    one line saying what differs) runs trained on different data."""
-    runs = [load_run(path, name=name, checkpoint=checkpoint) for path, name in zip(paths, distinct_names(paths))]
+    """``load_run`` of each path, named by ``distinct_names``; ``checkpoint`` is one for all, or a
+    list of one per path (runs compared at equal wall-clock time). ``same_data``: refuse
+    (ConfigError, one line saying what differs) runs trained on different data."""
+    checkpoints = list(checkpoint) if isinstance(checkpoint, (list, tuple)) else [checkpoint] * len(paths)
+    if len(checkpoints) != len(paths):
+        raise ConfigError(f"{len(checkpoints)} checkpoints given for {len(paths)} runs")
+    runs = [load_run(path, name=name, checkpoint=ckpt)
+            for path, name, ckpt in zip(paths, distinct_names(paths), checkpoints)]
     if same_data:
         run_record.same_data([r.record for r in runs], [r.name for r in runs])
     return runs

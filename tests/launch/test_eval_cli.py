@@ -161,6 +161,22 @@ def test_load_run_restores_the_chosen_checkpoint_into_the_exported_networks(chec
         load_run(checkpointed / "steps4", checkpoint="latest")
 
 
+def test_a_battle_at_two_steps_names_each_side_by_its_step(checkpointed, tmp_path):
+    """Equal wall-clock comparisons battle one run's step k against another's step m."""
+    result = launch("battle.py", f"--model_a={checkpointed / 'steps4'}", f"--model_b={checkpointed / 'steps2'}",
+                    "--checkpoint=4", "--checkpoint_b=2", "--n_samples=50", f"--out_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "battle_steps4@4_vs_steps2@2.json").read_text())
+    assert record["names"] == ["steps4@4", "steps2@2"]
+    # steps2's final export is its step 2: D2's error on the same 50 test images matches it in-process.
+    steps2 = load_run(checkpointed / "steps2")
+    test_images = steps2.context(n_samples=50, split="test").real(50)
+    expected = float(np.mean(steps2.d_probability(test_images) <= 0.5))
+    assert record["errors"]["d2_test"] == pytest.approx(expected)
+    with pytest.raises(ConfigError, match="1 checkpoints given for 2 runs"):
+        load_runs([checkpointed / "steps4", checkpointed / "steps2"], checkpoint=["4"])
+
+
 def test_evaluate_names_results_by_the_evaluated_step_and_merges_them(checkpointed):
     run = checkpointed / "steps4"
     for metrics, checkpoint in (("modes", "final"), ("pairwise", "final"), ("modes", "2")):
