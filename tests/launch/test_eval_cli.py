@@ -219,3 +219,29 @@ def test_density_grid_draws_every_run_at_every_step(runs, tmp_path):
     assert Image.open(out).size == (320, 340)  # 2 rows x 2 panels (step 3, data) at 1.6 x 1.7 in, 100 dpi
     missing = launch("density_grid.py", f"--run=K0={runs[0]}", "--steps=2", f"--out={out}")
     assert missing.returncode == 2 and "no samples at step 2" in missing.stderr
+
+
+def test_sample_canvases_draws_each_gran_step_in_a_row(tmp_path):
+    """GRAN paper Fig. 3: row i is sample i's canvas σ(Σ_{s<=t} ΔC_s) at t = 1..T; the last is the sample."""
+    from PIL import Image
+
+    params = ["Trainer.total_steps = 2", "Trainer.batch_size = 8", "GRANGenerator.kernels = (4, 2, 1)",
+              "GRANGenerator.z_dim = 3", "GRANGenerator.steps = 3", "DCGANDiscriminator.kernels = (2, 4)",
+              "DCGANDiscriminator.hidden = 3"]
+    result = launch("train.py", f"--model_dir={tmp_path / 'gran'}", "--gin_file=mnist_gran3",
+                    *[f"--gin_param={p}" for p in params])
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "canvases.png"
+    result = launch("sample.py", f"--model_dir={tmp_path / 'gran'}", "--n=4", "--canvases", f"--out={out}")
+    assert result.returncode == 0, result.stderr
+    grid = np.asarray(Image.open(out))
+    assert grid.shape == (2 + 4 * 30, 2 + 3 * 30, 3)  # 28x28 cells with 2-pixel padding: 4 rows, 3 columns
+    run = load_run(tmp_path / "gran")
+    import tensorflow as tf
+
+    last = np.asarray(run.generator(tf.random.stateless_normal([4, 3], [0, 0]), training=False))[..., 0]
+    cells = [grid[2 + 30 * i: 30 + 30 * i, 2 + 30 * 2: 30 + 30 * 2, 0] for i in range(4)]
+    for cell, image in zip(cells, last):
+        np.testing.assert_allclose(cell / 255.0, image, atol=0.5 / 255 + 1e-6)  # rounded to 8 bits
+    result = launch("sample.py", f"--model_dir={tmp_path / 'gran'}", "--canvases", f"--out={tmp_path / 'c.npz'}")
+    assert result.returncode == 2 and "--canvases needs a GRAN run and a .png --out" in result.stderr

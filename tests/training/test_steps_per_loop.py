@@ -17,6 +17,7 @@ UPDATERS = {
     "unrolled": ["Trainer.updater = @Unrolled()", "Unrolled.steps = 2"],
     "brc_outer_product": ["Trainer.updater = @BRC()", "BRC.inner_steps = 2"],
     "brc_cg": ["Trainer.updater = @BRC()", "BRC.hessian = 'cg'", "BRC.solver_iters = 2"],
+    "brc_lwcl": ["Trainer.updater = @lwcl_brc()", "lwcl_brc.look_ahead_steps = 2"],
     "proximal": ["Trainer.updater = @Proximal()", "Proximal.steps = 2"],
 }
 
