@@ -28,6 +28,8 @@ flags.DEFINE_integer("n_samples", 1000, "generated samples per model and real im
 flags.DEFINE_float("tolerance", gam.DEFAULT_TEST_RATIO_TOLERANCE, "|r_test - 1| <= tolerance counts as r_test ≈ 1")
 flags.DEFINE_string("out_dir", None, "where JSON goes (default: the first run directory)")
 flags.DEFINE_string("checkpoint", "final", "each run's weights: final (export/), best (ckpt_best/) or a step")
+flags.DEFINE_string("degrade", None, "KIND:S1,S2,...: --model_a against itself with samples degraded by "
+                    "pixel noise (sd) or Gaussian blur (px), a battle whose winner is known (the clean model)")
 flags.DEFINE_string("checkpoint_b", None, "M2's weights when they differ from --checkpoint's (equal wall-clock "
                     "comparisons: --checkpoint=6000 --checkpoint_b=3000)")
 
@@ -54,6 +56,31 @@ def label(run):
     return run.name if run.checkpoint == "final" else f"{run.name}@{run.step}"
 
 
+def degradation_battles(run, spec):
+    """M1 = (G, D) against M2 = (G degraded, D) at each strength: r_test is 1 by construction
+    (one discriminator), and a sound battle calls M1 the winner with r_sample falling as the
+    degradation grows."""
+    kind, _, strengths = spec.partition(":")
+    try:
+        strengths = [float(v) for v in strengths.split(",")]
+    except ValueError:
+        raise ConfigError(f"--degrade must be KIND:S1,S2,..., got {spec!r}") from None
+    n, ctx = FLAGS.n_samples, run.context()
+    clean = ctx.samples(n)
+    x_train, x_test = real_images(run, "train", n), real_images(run, "test", n)
+    rows = []
+    for strength in strengths:
+        worse = gam.degraded(clean, kind, strength, value_range=ctx.value_range, seed=1)
+        result = gam.battle(run.d_probability, clean, run.d_probability, worse, x_train, x_test,
+                            tolerance=FLAGS.tolerance, names=(label(run), f"{kind} {strength:g}"))
+        rows.append({"strength": strength, **result.to_dict()})
+        lo, hi = result.intervals["r_sample"] or (float("nan"), float("nan"))
+        print(f"| {kind} {strength:g} | {result.r_test} | {result.r_sample} ({lo:.3f}-{hi:.3f}) | "
+              f"{result.winner_name or 'tie'} | {result.name_of(result.interval_winner) or 'tie'} |", flush=True)
+    out_dir = FLAGS.out_dir or run.run_dir.path
+    print("wrote", write_json(out_dir, f"degrade_{kind}_{file_label(label(run))}.json", rows))
+
+
 def write_json(out_dir, name, obj):
     path = os.path.join(out_dir, name)
     storage.write_text(path, json.dumps(obj, indent=2, sort_keys=True))
@@ -73,6 +100,8 @@ def main():
         return
     if not FLAGS.model_a:
         raise ConfigError("give --model_a with --model_b or --samples_npz, or --models for a league")
+    if FLAGS.degrade:
+        return degradation_battles(load_runs([FLAGS.model_a], FLAGS.checkpoint)[0], FLAGS.degrade)
     if FLAGS.samples_npz:
         (run_a,) = load_runs([FLAGS.model_a], FLAGS.checkpoint)
     else:

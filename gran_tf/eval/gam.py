@@ -174,7 +174,7 @@ class BattleResult:
     @property
     def winner_name(self):
         """The winning model's name, or None for a tie."""
-        return self._name(self.winner)
+        return self.name_of(self.winner)
 
     def to_dict(self):
         d = dataclasses.asdict(self)
@@ -209,11 +209,11 @@ class BattleResult:
             f"Error rates (threshold {THRESHOLD}). r_test = {self.r_test}{self._interval('r_test')}, "
             f"r_sample = {self.r_sample}{self._interval('r_sample')}, tolerance {self.tolerance}: "
             f"winner **{self.winner_name or 'tie'}** ({self.reason}).",
-            *([f"By the intervals: winner **{self._name(self.interval_winner) or 'tie'}** ({self.interval_reason})."]
+            *([f"By the intervals: winner **{self.name_of(self.interval_winner) or 'tie'}** ({self.interval_reason})."]
               if self.interval_winner else []),
         ])
 
-    def _name(self, winner):
+    def name_of(self, winner):
         return {M1: self.names[0], M2: self.names[1]}.get(winner)
 
     def _interval(self, key):
@@ -295,6 +295,32 @@ def league(results):
         row["score"] = row["wins"] + 0.5 * row["ties"]
     rows = sorted(table.values(), key=lambda r: (-r["score"], -r["wins"], r["name"]))
     return League(rows, matches)
+
+
+DEGRADATIONS = ("noise", "blur")
+
+
+def degraded(images, kind, strength, value_range=(0.0, 1.0), seed=0):
+    """``images`` [N, H, W, C] made worse by a known amount, for battles whose winner is known:
+    "noise" adds N(0, strength²) pixel noise, "blur" a Gaussian blur of ``strength`` pixels
+    (sd, per channel); the result is clipped to ``value_range`` (None: points, unbounded).
+    Strength 0 returns the images."""
+    from scipy import ndimage
+
+    if kind not in DEGRADATIONS:
+        raise GranError(f"unknown degradation {kind!r}; expected one of {DEGRADATIONS}")
+    if strength < 0:
+        raise GranError(f"degradation strength must be >= 0, got {strength}")
+    images = np.asarray(images, np.float64)
+    if strength == 0:
+        return images
+    if kind == "noise":
+        out = images + np.random.default_rng(seed).normal(0.0, strength, images.shape)
+    elif images.ndim != 4:
+        raise GranError(f"blur needs images [N, H, W, C], got shape {images.shape}")
+    else:
+        out = ndimage.gaussian_filter(images, sigma=(0, strength, strength, 0), mode="nearest")
+    return out if value_range is None else np.clip(out, *value_range)
 
 
 def error_on_external_samples(d, samples, batch_size=1000):

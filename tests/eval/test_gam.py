@@ -247,3 +247,33 @@ def test_a_tolerance_of_01_calls_noise_a_difference_where_the_intervals_do_not()
         covered += lo <= 1.0 <= hi
     assert beyond_tolerance >= 12  # P(|r − 1| > 0.1) ≈ 0.45 under the normal approximation
     assert covered >= 34  # 95% of 40, binomial 1% lower tail
+
+
+def test_degradations_are_known_amounts_of_damage():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.3, 0.7, (20, 16, 16, 1))
+    np.testing.assert_array_equal(gam.degraded(images, "noise", 0.0), images)
+    noisy = gam.degraded(images, "noise", 0.05)
+    assert np.std(noisy - images) == pytest.approx(0.05, rel=0.05)  # no clipping inside [0.3, 0.7] ± 4 sd
+    blurred = gam.degraded(images, "blur", 1.5)
+    assert blurred.mean() == pytest.approx(images.mean(), abs=1e-3)  # blur moves no mass
+    assert np.std(blurred) < 0.5 * np.std(images)  # and removes most of the pixel-level variation
+    assert gam.degraded(images + 0.5, "noise", 1.0).max() <= 1.0  # clipped to the value range
+    with pytest.raises(GranError, match="unknown degradation"):
+        gam.degraded(images, "jpeg", 1.0)
+
+
+def test_a_degraded_copy_battles_the_clean_model_with_one_discriminator():
+    """D scores images by closeness to 0.5 (the 'data'): noisier copies of the clean samples fool
+    it less and less, so r_sample falls monotonically and the clean model wins."""
+    rng = np.random.default_rng(1)
+    clean = np.clip(0.5 + rng.normal(0, 0.05, (1000, 4, 4, 1)), 0, 1)
+    real = np.clip(0.5 + rng.normal(0, 0.05, (1000, 4, 4, 1)), 0, 1)
+    d = lambda x: 1 / (1 + np.exp(40 * (np.abs(np.asarray(x) - 0.5).reshape(len(x), -1).mean(axis=1) - 0.045)))  # noqa: E731
+    ratios = []
+    for strength in (0.02, 0.05, 0.1):
+        result = gam.battle(d, clean, d, gam.degraded(clean, "noise", strength), real, real)
+        assert result.r_test.value == 1.0
+        ratios.append(result.r_sample.value)
+        assert result.winner == gam.M1 and result.interval_winner == gam.M1
+    assert ratios[0] > ratios[1] > ratios[2]

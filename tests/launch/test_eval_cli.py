@@ -245,3 +245,15 @@ def test_sample_canvases_draws_each_gran_step_in_a_row(tmp_path):
         np.testing.assert_allclose(cell / 255.0, image, atol=0.5 / 255 + 1e-6)  # rounded to 8 bits
     result = launch("sample.py", f"--model_dir={tmp_path / 'gran'}", "--canvases", f"--out={tmp_path / 'c.npz'}")
     assert result.returncode == 2 and "--canvases needs a GRAN run and a .png --out" in result.stderr
+
+
+def test_battle_degrade_plays_a_run_against_its_own_degraded_samples(runs, tmp_path):
+    result = launch("battle.py", f"--model_a={runs[0]}", "--degrade=noise:0,0.5", "--n_samples=200",
+                    f"--out_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "degrade_noise_ring_seed0.json").read_text())
+    assert [r["strength"] for r in rows] == [0.0, 0.5]
+    assert all(r["r_test"]["value"] in (1.0, None) for r in rows)  # one discriminator: r_test is 1 (or 0/0)
+    assert rows[0]["errors"]["d1_g1"] == rows[0]["errors"]["d1_g2"]  # strength 0: the same samples
+    bad = launch("battle.py", f"--model_a={runs[0]}", "--degrade=noise:a")
+    assert bad.returncode == 2 and "--degrade must be KIND:S1,S2" in bad.stderr
