@@ -1,7 +1,7 @@
 """GAM battles between trained runs (GRAN paper §4, Eqs. 10-11).
 
     gran-battle --model_a=runs/mnist_gran3 --model_b=runs/mnist_gran1
-    gran-battle --models runs/a runs/b runs/c          # a league: every pair
+    gran-battle --models runs/a --models runs/b --models runs/c   # a league: every pair
     gran-battle --model_a=runs/mnist_gran3 --samples_npz=vae_samples.npz
 
 Prints the 2x2 error table, r_test, r_sample and the winner (Markdown), and writes JSON
@@ -89,6 +89,8 @@ def write_json(out_dir, name, obj):
 
 def main():
     positive("--n_samples", FLAGS.n_samples)
+    if len(FLAGS.models) == 1:
+        raise ConfigError("a league needs at least two runs: give --models once per run")
     if FLAGS.models:
         runs = load_runs(FLAGS.models, FLAGS.checkpoint, same_data=True)
         results = {(a.name, b.name): play(a, b, FLAGS.n_samples) for a, b in itertools.combinations(runs, 2)}

@@ -17,6 +17,14 @@ def positive(flag, value):
     return value
 
 
+def refuse_positional(extra):
+    """Every command takes flags only: a stray word (``--models a b``, where absl reads ``a`` and
+    leaves ``b``) would be silently ignored."""
+    if extra:
+        raise ConfigError(f"unexpected arguments {' '.join(extra)}: commands take flags only; give a "
+                          "repeated flag once per value (--models a --models b)")
+
+
 def run_main(main):
     """Runs ``main()``; a GranError prints ``error: <one line>`` and exits with its ``exit_code``
     (2 unless it says otherwise: a signal's 128 + N)."""
@@ -36,6 +44,6 @@ def absl_entry(main):
     def entry(argv):
         absl_logging.set_verbosity(absl_logging.WARNING)
         logging.getLogger("tensorflow").setLevel(logging.WARNING)
-        run_main(main)
+        run_main(lambda: refuse_positional(argv[1:]) or main())
 
     app.run(entry)

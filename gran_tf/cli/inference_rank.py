@@ -2,7 +2,7 @@
 real images by L-BFGS on z; prints each model's mean MSE and its "percent best rank" (the share
 of images it reconstructs best).
 
-    gran-inference-rank --models runs/mnist_gran1 runs/mnist_gran3 --n=100
+    gran-inference-rank --models runs/mnist_gran1 --models runs/mnist_gran3 --n=100
 """
 import json
 

@@ -257,3 +257,11 @@ def test_battle_degrade_plays_a_run_against_its_own_degraded_samples(runs, tmp_p
     assert rows[0]["errors"]["d1_g1"] == rows[0]["errors"]["d1_g2"]  # strength 0: the same samples
     bad = launch("battle.py", f"--model_a={runs[0]}", "--degrade=noise:a")
     assert bad.returncode == 2 and "--degrade must be KIND:S1,S2" in bad.stderr
+
+
+def test_a_league_of_one_and_stray_arguments_are_one_line_errors(runs):
+    """absl reads `--models a b` as --models a plus a stray b: refused, not a silent empty league."""
+    stray = launch("battle.py", "--models", str(runs[0]), str(runs[1]))
+    assert stray.returncode == 2 and "unexpected arguments" in stray.stderr and "Traceback" not in stray.stderr
+    alone = launch("battle.py", "--models", str(runs[0]))
+    assert alone.returncode == 2 and "a league needs at least two runs" in alone.stderr
