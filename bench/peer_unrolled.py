@@ -2,6 +2,8 @@
 
     python bench/peer_unrolled.py --peer_dir /tmp/peer [--ks 0 5 10] [--iters 50] [--rounds 5]
 
+Needs torch (installed by `make test`) and `pip install higher`, which gran_tf itself does not use.
+
 The peer is XuSingle/Unrolled-GAN-for-Mixed-Guassian-Points (main.py): second-order unrolled
 Adam through higher's differentiable optimizer. --peer_dir holds a copy of that repository whose
 main.py is patched for CPU (.cuda() a no-op) and for fake batches of 512 (it draws 2500); the
