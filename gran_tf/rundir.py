@@ -91,10 +91,21 @@ def network_checkpoint(generator, discriminator, **objects):
                                discriminator_weights={v.path: v for v in discriminator.weights}, **objects)
 
 
-def predates_weight_lists(path):
-    """True for a checkpoint written before ``network_checkpoint`` (gran_tf before 2026-12-02):
-    it lacks the variables of layers held in lists, BN moving statistics among them."""
-    return not any(name.startswith("generator_weights/") for name, _ in tf.train.list_variables(path))
+def restore_networks(checkpoint, path):
+    """Restores ``network_checkpoint`` ``checkpoint`` from ``path``; True when every object was in
+    it, False for a checkpoint written before ``network_checkpoint`` (gran_tf before 2026-12-02),
+    which lacks the variables of layers held in lists (BN moving statistics among them): what it
+    holds is restored. Any other mismatch raises AssertionError."""
+    status = checkpoint.restore(path)
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError:
+        if any(name.startswith("generator_weights/") for name, _ in tf.train.list_variables(path)):
+            raise
+        status.expect_partial()
+        return False
+    status.expect_partial()  # values in the file that ``checkpoint`` does not hold (an evaluation's optimizers)
+    return True
 
 
 class RunDir:

@@ -53,10 +53,6 @@ def listdir(path):
     return [name.rstrip("/") for name in names]
 
 
-def getsize(path):
-    return os.path.getsize(_local(path)) if is_local(path) else tf.io.gfile.stat(path).length
-
-
 def getmtime(path):
     """Modification time in seconds since the epoch."""
     return os.path.getmtime(_local(path)) if is_local(path) else tf.io.gfile.stat(path).mtime_nsec / 1e9

@@ -11,7 +11,7 @@ import gran_tf.models  # noqa: F401  (registers the model classes for keras.mode
 from gran_tf import run_record, storage
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
-from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, predates_weight_lists
+from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, restore_networks
 
 
 @dataclasses.dataclass
@@ -125,13 +125,8 @@ def _restore_weights(run_dir, generator, discriminator, checkpoint):
             kept = checkpoint_steps(run_dir.ckpt_dir)
             raise RunDirError(f"{run_dir.path} has no checkpoint at step {checkpoint} (kept: {kept or 'none'})")
     step = tf.Variable(0, dtype=tf.int64)
-    status = network_checkpoint(generator, discriminator, step=step).restore(path)
-    try:
-        status.assert_existing_objects_matched()  # every weight of both networks came from the checkpoint
-    except AssertionError:
-        if not predates_weight_lists(path):
-            raise
+    # Every weight of both networks comes from the checkpoint; the optimizers' slots stay behind.
+    if not restore_networks(network_checkpoint(generator, discriminator, step=step), path):
         raise RunDirError(f"{path} predates the saving of the weights of layers held in lists (BN layers "
-                          f"among them); only the final export of {run_dir.path} can be evaluated") from None
-    status.expect_partial()  # the optimizers' slots stay behind
+                          f"among them); only the final export of {run_dir.path} can be evaluated")
     return int(step.numpy()), "best" if checkpoint == "best" else os.path.basename(path)

@@ -24,7 +24,7 @@ from gran_tf import run_record, storage
 from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
-from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, predates_weight_lists
+from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, restore_networks
 from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
 from gran_tf.training import summaries
 from gran_tf.training.preemption import stop_requests
@@ -278,13 +278,7 @@ class Trainer:
         return None
 
     def _restore_from(self, path):
-        status = self.checkpoint.restore(path)
-        try:
-            status.assert_existing_objects_matched()
-        except AssertionError:
-            if not predates_weight_lists(path):
-                raise
-            status.expect_partial()  # weights and optimizers restored; BN moving statistics were not saved
+        if not restore_networks(self.checkpoint, path):  # weights and optimizers restored
             print(f"warning: {path} predates the saving of the BN moving statistics of layers held in "
                   f"lists; those restart from their initial values", flush=True)
 
