@@ -8,6 +8,7 @@ Figure 1 layout), from the ``samples/points_<step>.npy`` a point run keeps at ea
 The data panel is drawn from the first run's record; all runs must share their data.
 """
 import io
+import os
 
 import numpy as np
 from absl import flags
@@ -40,20 +41,30 @@ def points_at(run_dir, step):
     return np.load(io.BytesIO(storage.read_bytes(path)))
 
 
-def main():
-    if not FLAGS.run or not FLAGS.steps:
-        raise ConfigError("give at least one --run LABEL=RUN_DIR and --steps")
-    if not FLAGS.out.endswith(".png"):
-        raise ConfigError(f"--out must end in .png, got {FLAGS.out!r}")
-    steps = [int(s) for s in FLAGS.steps]
-    runs = [parse_run(text) for text in FLAGS.run]
+def sample_steps(run_dir):
+    """The steps at which a point run kept its samples, in order."""
+    names = storage.glob(run_dir.join("samples", "points_*.npy"))
+    return sorted(int(os.path.basename(name)[len("points_"):-len(".npy")]) for name in names)
+
+
+def write_density_grid(runs, steps, out, extent=2.6, n_data=2500):
+    """The figure of ``runs`` [(label, RunDir)] at ``steps``, written to ``out`` (a PNG path)."""
+    if not out.endswith(".png"):
+        raise ConfigError(f"--out must end in .png, got {out!r}")
     records = [run_record.read(run_dir) for _, run_dir in runs]
     run_record.same_data(records, [label for label, _ in runs])
     if records[0].data.spec.kind != "points" or records[0].data.spec.shape != (2,):
         raise ConfigError(f"density grids need 2-D point data, not {records[0].data.name}")
     rows = [(label, [(step, points_at(run_dir, step)) for step in steps]) for label, run_dir in runs]
-    data, _ = records[0].data.mixture().sample(FLAGS.n_data, seed=records[0].seed + 1)
-    plots.save_figure(plots.density_grid_figure(rows, np.asarray(data), (-FLAGS.extent, FLAGS.extent)), FLAGS.out)
+    data, _ = records[0].data.mixture().sample(n_data, seed=records[0].seed + 1)
+    return plots.save_figure(plots.density_grid_figure(rows, np.asarray(data), (-extent, extent)), out)
+
+
+def main():
+    if not FLAGS.run or not FLAGS.steps:
+        raise ConfigError("give at least one --run LABEL=RUN_DIR and --steps")
+    runs = [parse_run(text) for text in FLAGS.run]
+    write_density_grid(runs, [int(s) for s in FLAGS.steps], FLAGS.out, FLAGS.extent, FLAGS.n_data)
     print("wrote", FLAGS.out)
 
 

@@ -14,7 +14,7 @@ from gran_tf.eval.loading import load_run, load_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--gin_param=Trainer.total_steps = 3", "--gin_param=Trainer.batch_size = 16",
-        "--gin_param=MLPGenerator.hidden = (8,)", "--gin_param=MLPDiscriminator.hidden = (8,)"]
+        "--gin_param=MLPGenerator.hidden = (8,)", "--gin_param=MLPDiscriminator.hidden = (8,)", "--gin_file=ring"]
 
 
 def launch(script, *args):

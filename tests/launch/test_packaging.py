@@ -82,13 +82,18 @@ def test_installed_wheel_resolves_bare_config_names_from_any_directory(fresh_env
 
 
 def test_console_script_trains_the_default_outside_the_checkout(fresh_env, tmp_path):
-    result = run([str(fresh_env / "bin" / "gran-train"), *TINY], cwd=tmp_path)
+    """The embedded default (two runs and their figure) from the installed package's configs."""
+    demo_loops = ["--gin_param=Trainer.steps_per_loop = 2", "--gin_param=Trainer.sample_every = 2",
+                  "--gin_param=Trainer.checkpoint_every = 4"]
+    result = run([str(fresh_env / "bin" / "gran-train"), *TINY, *demo_loops], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    run_dir = tmp_path / "runs" / "ring"
-    assert "step 4/4" in result.stdout
-    for name in ("config.gin", "operative_config.gin", "versions.json", "metrics.jsonl", "samples/final.png",
-                 "export/generator.keras"):
-        assert (run_dir / name).is_file(), name
+    assert result.stdout.count("step 4/4") == 2
+    for run_name in ("ring_demo_gan", "ring_demo_unrolled10"):
+        run_dir = tmp_path / "runs" / "ring_demo" / run_name
+        for name in ("config.gin", "operative_config.gin", "versions.json", "metrics.jsonl", "samples/final.png",
+                     "export/generator.keras"):
+            assert (run_dir / name).is_file(), name
+    assert (tmp_path / "runs" / "ring_demo" / "figure1.png").stat().st_size > 0
     # python -m reaches the same command; an unknown config is one line and exit 2.
     bad = run([str(fresh_env / "bin" / "python"), "-m", "gran_tf.cli.train", "--gin_file=no_such_config"],
               cwd=tmp_path)

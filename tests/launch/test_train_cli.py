@@ -1,11 +1,14 @@
 """launch/train.py as a user runs it: exit codes, one-line errors, the run directory."""
 import json
 import os
+import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY = ["--gin_param=Trainer.total_steps = 4", "--gin_param=Trainer.log_every = 2",
+TINY = ["--gin_file=ring", "--gin_param=Trainer.total_steps = 4", "--gin_param=Trainer.log_every = 2",
         "--gin_param=Trainer.batch_size = 16", "--gin_param=MLPGenerator.hidden = (8,)",
         "--gin_param=MLPDiscriminator.hidden = (8,)"]
 
@@ -16,7 +19,7 @@ def train(*args, cwd=ROOT):
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
 
 
-def test_default_ring_run_writes_a_complete_run_directory(tmp_path):
+def test_ring_run_writes_a_complete_run_directory(tmp_path):
     run = tmp_path / "ring"
     result = train(f"--model_dir={run}", *TINY)
     assert result.returncode == 0, result.stderr
@@ -28,6 +31,35 @@ def test_default_ring_run_writes_a_complete_run_directory(tmp_path):
     assert start["step"] == 0 and start["versions"]["tensorflow"]
     assert (run / "samples" / "final.png").stat().st_size > 0
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(run))
+
+
+def demo_coverage(stdout):
+    """{label: (modes covered, modes)} from the embedded default's closing lines."""
+    found = re.findall(r"^(.+): (\d+) of (\d+) modes covered, [\d.]+% of samples within 3σ", stdout, re.M)
+    return {label: (int(covered), int(modes)) for label, covered, modes in found}
+
+
+def test_the_embedded_default_trains_a_gan_and_an_unrolled_gan_side_by_side(tmp_path):
+    shrink = TINY[1:] + ["--gin_param=Trainer.steps_per_loop = 2", "--gin_param=Trainer.sample_every = 2",
+                         "--gin_param=Trainer.checkpoint_every = 4"]
+    result = train(f"--model_dir={tmp_path}", *shrink)
+    assert result.returncode == 0, result.stderr
+    for name, steps in (("ring_demo_gan", 0), ("ring_demo_unrolled10", 10)):
+        config_text = (tmp_path / name / "operative_config.gin").read_text()
+        assert "Trainer.dataset = 'ring'" in config_text and f"Unrolled.steps = {steps}" in config_text
+        assert sorted(os.listdir(tmp_path / name / "samples"))[:2] == ["final.png", "mode_occupancy.png"]
+        assert (tmp_path / name / "samples" / "points_00000004.npy").is_file()
+    assert set(demo_coverage(result.stdout)) == {"GAN (K = 0)", "Unrolled GAN (K = 10)"}
+    assert (tmp_path / "figure1.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_the_embedded_default_shows_unrolling_cover_the_ring_that_the_gan_collapses_on(tmp_path):
+    """The default at full length (about 2 minutes on 2 cores): the picture's point, in numbers."""
+    result = train(f"--model_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    coverage = demo_coverage(result.stdout)
+    assert coverage["GAN (K = 0)"][0] <= 2 and coverage["Unrolled GAN (K = 10)"] == (8, 8), result.stdout
 
 
 def assert_one_line_error(result, needle):

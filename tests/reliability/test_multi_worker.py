@@ -37,7 +37,7 @@ def start_workers(model_dirs, total_steps, *params):
                    TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         bindings = [f"--gin_param={p}" for p in [*RING, f"Trainer.total_steps = {total_steps}", *params]]
         processes.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "launch", "train.py"),
-                                           f"--model_dir={model_dir}", *bindings], stdout=subprocess.PIPE,
+                                           "--gin_file=ring", f"--model_dir={model_dir}", *bindings], stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env))
     return processes
 

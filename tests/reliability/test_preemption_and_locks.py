@@ -18,7 +18,7 @@ from gran_tf.errors import ConfigError
 from gran_tf.training.trainer import Trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TRAIN = [sys.executable, os.path.join(ROOT, "launch", "train.py")]
+TRAIN = [sys.executable, os.path.join(ROOT, "launch", "train.py"), "--gin_file=ring"]
 # Tiny ring nets, long enough that a signal lands mid-run, checkpoints far apart.
 LONG = ["--gin_param=Trainer.batch_size = 16", "--gin_param=MLPGenerator.hidden = (8,)",
         "--gin_param=MLPDiscriminator.hidden = (8,)", "--gin_param=Trainer.log_every = 20",
