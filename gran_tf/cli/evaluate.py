@@ -4,22 +4,30 @@
     gran-evaluate --model_dir=runs/mnist_gran3 --metrics=mnist_score,fid,kid --n_samples=2000
 
     gran-evaluate --model_dir=runs/ring --metrics=modes --checkpoint=best     # or =final, =2000
+    gran-evaluate --model_dir=runs/ring --metrics=modes --samples=theirs.npy   # score given samples
+
+``--samples`` (a .npy array, or a .npz with an array ``samples``, e.g. from ``gran-sample``) scores
+samples made elsewhere, another implementation's say, against the run's data with the same
+evaluator: the JSON is printed and the run directory is left untouched.
 
 Writes ``eval_<step>.json`` (results of several evaluations of one step are merged; the step is
 the evaluated weights' own; ``networks`` names the classifier / feature network that judged, with
 a sha256 of its weights) and appends to ``metrics.jsonl`` and TensorBoard (``eval/...``).
 Metrics: modes (point data), stacked_modes, colored_js, mnist_score, pairwise, fid, kid, is.
 """
+import io
 import json
 
+import numpy as np
+import tensorflow as tf
 from absl import flags
 
-import tensorflow as tf
-
+from gran_tf import run_record, storage
 from gran_tf.cli.common import absl_entry, positive
+from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
-from gran_tf.errors import RunDirError
 from gran_tf.eval.loading import load_run
+from gran_tf.rundir import RunDir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "run directory to evaluate", required=True)
@@ -28,11 +36,41 @@ flags.DEFINE_integer("n_samples", None, "samples per metric (default: each metri
 flags.DEFINE_string("split", "test", "real-data split to compare with")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets directory for tfds image sets")
 flags.DEFINE_string("checkpoint", "final", "weights to evaluate: final (export/), best (ckpt_best/) or a step")
+flags.DEFINE_string("samples", None, "score these samples (.npy, or .npz with 'samples') against the run's data "
+                                     "instead of the run's generator; writes nothing")
+
+
+def load_samples(path):
+    """The array in a .npy file, or the ``samples`` array of a .npz file."""
+    if not storage.exists(path):
+        raise ConfigError(f"--samples: {path} does not exist")
+    try:
+        loaded = np.load(io.BytesIO(storage.read_bytes(path)), allow_pickle=False)
+    except ValueError as e:
+        raise ConfigError(f"--samples: {path} is not a .npy/.npz file ({e})") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        if "samples" not in loaded.files:
+            raise ConfigError(f"--samples: {path} has no array 'samples' (it has {', '.join(loaded.files)})")
+        return loaded["samples"]
+    return loaded
+
+
+def score_given_samples(n_samples):
+    run = run_record.read(RunDir(FLAGS.model_dir))
+    ctx = run_metrics.GivenSamples(load_samples(FLAGS.samples), run.data, seed=run.seed, n_samples=n_samples,
+                                   split=FLAGS.split, data_dir=FLAGS.data_dir)
+    values = run_metrics.evaluate(ctx, FLAGS.metrics)
+    record = {"samples": FLAGS.samples, "data_of": FLAGS.model_dir, "split": FLAGS.split,
+              **{f"eval/{k}": v for k, v in values.items()}, **({"networks": ctx.networks} if ctx.networks else {})}
+    print(json.dumps(record, indent=2, sort_keys=True))
 
 
 def main():
     run_metrics.check_names(FLAGS.metrics)
     n_samples = None if FLAGS.n_samples is None else positive("--n_samples", FLAGS.n_samples)
+    if FLAGS.samples:
+        score_given_samples(n_samples)
+        return
     run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint)
     if run.step is None:
         raise RunDirError(f"{run.run_dir.path} does not record the step of its export; use --checkpoint=STEP")

@@ -85,6 +85,25 @@ class EvalContext:
         return np.concatenate([np.asarray(x) for x, _ in batches.take(-(-n // _SAMPLE_BATCH))])[:n]
 
 
+class GivenSamples(EvalContext):
+    """An EvalContext whose samples are given (another implementation's output, say) rather than
+    drawn from a generator: the same metrics and real data, scored on ``samples`` [N, ...]."""
+
+    def __init__(self, samples, data, seed=0, n_samples=None, split="test", data_dir=None):
+        super().__init__(None, data, seed=seed, n_samples=n_samples, split=split, data_dir=data_dir)
+        self.given = np.asarray(samples)
+        if self.given.ndim < 2 or tuple(self.given.shape[1:]) != tuple(self.spec.shape):
+            raise ConfigError(f"samples of shape {list(self.given.shape)} do not match {data.name}'s "
+                              f"{list(self.spec.shape)} per example")
+        if not np.isfinite(self.given).all():
+            raise ConfigError(f"{np.count_nonzero(~np.isfinite(self.given))} sample values are not finite")
+
+    def samples(self, n):
+        if n > len(self.given):
+            raise ConfigError(f"the metric needs {n} samples, {len(self.given)} were given (set --n_samples)")
+        return self.given[:n]
+
+
 def weights_digest(model):
     """sha256 over a Keras model's weights (names, shapes, dtypes and bytes, in order)."""
     digest = hashlib.sha256()

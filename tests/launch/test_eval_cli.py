@@ -265,3 +265,33 @@ def test_a_league_of_one_and_stray_arguments_are_one_line_errors(runs):
     assert stray.returncode == 2 and "unexpected arguments" in stray.stderr and "Traceback" not in stray.stderr
     alone = launch("battle.py", "--models", str(runs[0]))
     assert alone.returncode == 2 and "a league needs at least two runs" in alone.stderr
+
+
+def test_evaluate_scores_given_samples_against_the_run_data_and_writes_nothing(runs, tmp_path):
+    """Samples made elsewhere (here: the mixture's own draws, and all at one mode) get the
+    evaluator's closed-form verdicts; the run directory is not touched."""
+    mixture = load_run(str(runs[0])).data.mixture()
+    data, _ = mixture.sample(2500, seed=5)
+    np.save(tmp_path / "data.npy", np.asarray(data))
+    one_mode = np.repeat(np.asarray(mixture.means)[:1], 2500, axis=0)
+    np.savez(tmp_path / "one_mode.npz", samples=one_mode)
+    before = sorted(p.name for p in runs[0].iterdir()), (runs[0] / "metrics.jsonl").read_text()
+    scores = {}
+    for name in ("data.npy", "one_mode.npz"):
+        result = launch("evaluate.py", f"--model_dir={runs[0]}", f"--samples={tmp_path / name}")
+        assert result.returncode == 0, result.stderr
+        scores[name] = json.loads(result.stdout)
+    # 2-D Gaussian: P(‖x − μ‖ < 3σ) = 1 − exp(−9/2) = 98.89%; binomial s.e. at 2,500 samples 0.21%
+    assert scores["data.npy"]["eval/modes/modes_covered"] == 8
+    assert scores["data.npy"]["eval/modes/hq_percent"] == pytest.approx(100 * (1 - np.exp(-4.5)), abs=1.0)
+    assert scores["data.npy"]["eval/modes/reverse_kl"] < 0.01
+    assert scores["one_mode.npz"]["eval/modes/modes_covered"] == 1
+    assert scores["one_mode.npz"]["eval/modes/hq_percent"] == 100
+    assert scores["one_mode.npz"]["eval/modes/reverse_kl"] == pytest.approx(np.log(8))
+    assert (sorted(p.name for p in runs[0].iterdir()), (runs[0] / "metrics.jsonl").read_text()) == before
+    np.save(tmp_path / "flat.npy", np.zeros([2500, 3]))
+    np.save(tmp_path / "few.npy", np.asarray(data)[:10])
+    for name, needle in (("flat.npy", "do not match"), ("few.npy", "10 were given"), ("missing.npy", "does not exist")):
+        result = launch("evaluate.py", f"--model_dir={runs[0]}", f"--samples={tmp_path / name}")
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert result.returncode == 2 and len(errors) == 1 and needle in errors[0], result.stderr
