@@ -421,11 +421,11 @@ def test_lwcl_without_look_ahead_is_the_outer_product_response_at_the_current_d(
     assert int(ours.state.d_optimizer.iterations.numpy()) == 1
 
 
-def lwcl_reference_step(state, batches, look_ahead_steps, eps, commit):
+def lwcl_reference_step(state, batches, look_ahead_steps, eps, commit, response=True):
     """The authors' g_loop_GAN literally, with real optimizer steps on D and a restore:
     a committed D step, K D steps on one fixed z batch (G detached), the G step with
-    c = ⟨∇_ω F, ∇_ω f⟩ / Σ(‖∇_ω_i f‖² + ε) at ω_K, then D's weights (and, unless ``commit``,
-    its optimizer state) put back."""
+    c = ⟨∇_ω F, ∇_ω f⟩ / Σ(‖∇_ω_i f‖² + ε) at ω_K (c = 0 without ``response``), then D's
+    weights (and, unless ``commit``, its optimizer state) put back."""
     step, (real, *rest) = tf.constant(0, tf.int64), [x for x, _ in batches]
     g, d, opt = state.generator, state.discriminator, state.d_optimizer
     d_step(state, real, step, stream=0)
@@ -442,8 +442,14 @@ def lwcl_reference_step(state, batches, look_ahead_steps, eps, commit):
         l_D = state.loss.d_loss(d(f_real, training=True), fake_logits)
         return global_mean(state.loss.g_loss(fake_logits), state), l_D / state.global_batch_size
 
-    result = best_response_gradient(losses, g.trainable_variables, d.trainable_variables, OuterProduct(eps), 0.0)
-    state.g_optimizer.apply_gradients(zip(result.gradient, g.trainable_variables))
+    if response:
+        gradient = best_response_gradient(losses, g.trainable_variables, d.trainable_variables, OuterProduct(eps),
+                                          0.0).gradient
+    else:
+        with tf.GradientTape() as tape:
+            l_G, _ = losses()
+        gradient = tape.gradient(l_G, g.trainable_variables)
+    state.g_optimizer.apply_gradients(zip(gradient, g.trainable_variables))
     for w, value in zip(d.trainable_variables, snapshot):
         w.assign(value)
     if not commit:
@@ -492,6 +498,26 @@ def test_lwcl_look_ahead_restores_d_and_commits_or_discards_its_adam_moments(rin
         assert iterations == 1
         for a, b in zip(moments_of(ours), moments_of(committed_only)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_lwcl_without_its_response_steps_g_along_its_own_gradient_at_the_look_ahead_d(ring_trainer, weights,
+                                                                                      float32_paths):
+    """``response=False`` (the ablation's look-ahead-only arm): the same look-ahead and restore,
+    G's step along ∇_θ F at ω_K alone; it differs from the step with the response."""
+    k = 3
+    batches = point_batches(1 + k + 1)
+    step = tf.constant(0, tf.int64)
+    ours = ring_trainer("ours", updater=lwcl_brc(look_ahead_steps=k, response=False))
+    metrics = ours.updater.step(ours.state, batches, step)
+    theirs = ring_trainer("theirs")
+    lwcl_reference_step(theirs.state, batches, k, eps=None, commit=True, response=False)
+    for a, b in zip(weights(ours), weights(theirs)):
+        np.testing.assert_allclose(a, b, **float32_paths)
+    assert float(metrics["brc/response_ratio"]) == 0.0 and float(metrics["brc/cos_to_plain"]) == pytest.approx(1.0)
+    with_response = ring_trainer("with_response", updater=lwcl_brc(look_ahead_steps=k))
+    with_response.updater.step(with_response.state, batches, step)
+    assert max(np.abs(a - b).max() for a, b in zip(ours.generator.get_weights(),
+                                                   with_response.generator.get_weights())) > 1e-6
 
 
 def test_lwcl_brc_is_one_gin_line(tmp_path):

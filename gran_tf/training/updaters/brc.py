@@ -28,7 +28,7 @@ from gran_tf.training.updaters.functional import (
 from gran_tf.training.updaters.proximal import Proximal
 from gran_tf.training.updaters.unrolled import look_ahead_with_state
 
-HESSIANS = ("outer_product", "woodbury", "cg", "neumann")
+HESSIANS = ("outer_product", "woodbury", "cg", "neumann", "none")
 PRODUCTS = ("reverse", "forward")
 LOOK_AHEAD_MOMENTS = ("commit", "discard")
 
@@ -136,6 +136,18 @@ class OuterProduct(Response):
 
 
 @dataclasses.dataclass(frozen=True)
+class NoResponse(Response):
+    """No response term: dF/dθ = ∇_θ ℓ_G at ω. With a look-ahead this is the first-order
+    unrolled update, BRC's look-ahead without its response (the ablation in docs/brc.md)."""
+
+    def parts(self, losses_fn, theta, omega, damping):
+        with tf.GradientTape() as tape:
+            l_G, _ = losses_fn()
+        g_theta_G = gradients(tape, l_G, theta)
+        return g_theta_G, [tf.zeros_like(g) for g in g_theta_G], l_G
+
+
+@dataclasses.dataclass(frozen=True)
 class Woodbury(Response):
     """H ≈ JᵀJ/n from the per-example gradients of ``rank`` examples (all when None)."""
 
@@ -212,6 +224,8 @@ def make_response(hessian="outer_product", solver_iters=10, neumann_lr=1.0, rank
         return OuterProduct(epsilon, denominator_floor, coefficient_clip)
     if hessian == "woodbury":
         return Woodbury(rank)
+    if hessian == "none":
+        return NoResponse()
     solve = ConjugateGradient(solver_iters) if hessian == "cg" else NeumannSeries(solver_iters, neumann_lr)
     return Iterative(solve, products)
 
@@ -295,7 +309,7 @@ class BRC(Updater):
     ``hessian``: "outer_product" (first-order gradients only, H ≈ g gᵀ + λI), "woodbury"
     (H ≈ JᵀJ/n + λI from the per-example gradients of ``rank`` examples, all when None),
     "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
-    series step α); ``products`` forms their products by "reverse"-over-reverse (from one
+    series step α), "none" (no response: G steps along ∇_θ ℓ_G at the follower); ``products`` forms their products by "reverse"-over-reverse (from one
     persistent tape) or "forward"-over-reverse (no second-order tape, one rerun of ℓ_D per
     product; one replica only); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
     and ``brc/response_ratio`` (two θ-sized all-reduces per step on several replicas).
@@ -443,7 +457,7 @@ def commit_optimizer_state(optimizer, variables, opt_state, steps):
 
 @gin.configurable
 def lwcl_brc(look_ahead_steps=10, inner_steps=1, epsilon=1e-10, coefficient_clip=None, denominator_floor=0.0,
-             look_ahead_moments="commit", look_ahead_optimizer="adam", diagnostics=True):
+             look_ahead_moments="commit", look_ahead_optimizer="adam", diagnostics=True, response=True):
     """BRC as its authors run it (github moriyaya/LwCL, ``unrolled_gan_rhg_{ring,cube}_LwCL.py
     --method GAN --GN``; docs/brc.md#the-authors-algorithm-lwcl-code), one gin line:
     ``Trainer.updater = @lwcl_brc()``.
@@ -455,8 +469,10 @@ def lwcl_brc(look_ahead_steps=10, inner_steps=1, epsilon=1e-10, coefficient_clip
     D keeps its pre-look-ahead weights and (``look_ahead_moments="commit"``) the optimizer state
     the look-ahead reached. ``coefficient_clip`` 0.1 with ``look_ahead_steps=None`` and
     ``inner_steps`` K is their ring WGAN path (``WGAN_loop_GP``): c at the committed D, clipped.
+    ``response=False`` drops the response term (c = 0) and keeps everything else: the look-ahead
+    alone, the ablation's first-order unrolled arm.
     """
-    return BRC(hessian="outer_product", inner_steps=inner_steps, damping=0.0, diagnostics=diagnostics,
-               look_ahead_steps=look_ahead_steps, look_ahead_optimizer=look_ahead_optimizer,
-               look_ahead_moments=look_ahead_moments, epsilon=epsilon, coefficient_clip=coefficient_clip,
-               denominator_floor=denominator_floor)
+    coefficient = dict(epsilon=epsilon, coefficient_clip=coefficient_clip, denominator_floor=denominator_floor)
+    return BRC(hessian="outer_product" if response else "none", inner_steps=inner_steps, damping=0.0,
+               diagnostics=diagnostics, look_ahead_steps=look_ahead_steps, look_ahead_optimizer=look_ahead_optimizer,
+               look_ahead_moments=look_ahead_moments, **(coefficient if response else {}))
