@@ -34,6 +34,7 @@ UPDATERS = {
     # committed, so 3 D optimizer iterations per step); ε large enough to matter
     "brc_lwcl": (lambda: lwcl_brc(look_ahead_steps=2, epsilon=1e-3, look_ahead_optimizer="sgd"), 3),
     "brc_lwcl_clip": (lambda: lwcl_brc(look_ahead_steps=None, inner_steps=2, coefficient_clip=0.1), 2),
+    "brc_lwcl_look_ahead_only": (lambda: lwcl_brc(look_ahead_steps=2, look_ahead_optimizer="sgd", response=False), 3),
 }
 
 
