@@ -46,8 +46,8 @@ def load_samples(path):
         raise ConfigError(f"--samples: {path} does not exist")
     try:
         loaded = np.load(io.BytesIO(storage.read_bytes(path)), allow_pickle=False)
-    except ValueError as e:
-        raise ConfigError(f"--samples: {path} is not a .npy/.npz file ({e})") from None
+    except (ValueError, OSError, EOFError) as e:  # not NumPy's format, or cut short
+        raise ConfigError(f"--samples: {path} is not a readable .npy/.npz file ({e})") from None
     if isinstance(loaded, np.lib.npyio.NpzFile):
         if "samples" not in loaded.files:
             raise ConfigError(f"--samples: {path} has no array 'samples' (it has {', '.join(loaded.files)})")

@@ -12,8 +12,8 @@ from absl import flags
 
 from gran_tf import config
 from gran_tf.cli.common import absl_entry
-from gran_tf.cli.density_grid import sample_steps, write_density_grid
 from gran_tf.eval import run_metrics
+from gran_tf.eval.density_grid import sample_steps, write_density_grid
 from gran_tf.training.trainer import Trainer
 
 FLAGS = flags.FLAGS
