@@ -291,7 +291,9 @@ def test_evaluate_scores_given_samples_against_the_run_data_and_writes_nothing(r
     assert (sorted(p.name for p in runs[0].iterdir()), (runs[0] / "metrics.jsonl").read_text()) == before
     np.save(tmp_path / "flat.npy", np.zeros([2500, 3]))
     np.save(tmp_path / "few.npy", np.asarray(data)[:10])
-    for name, needle in (("flat.npy", "do not match"), ("few.npy", "10 were given"), ("missing.npy", "does not exist")):
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "data.npy").read_bytes()[:200])
+    for name, needle in (("flat.npy", "do not match"), ("few.npy", "10 were given"), ("missing.npy", "does not exist"),
+                         ("cut.npy", "not a readable")):
         result = launch("evaluate.py", f"--model_dir={runs[0]}", f"--samples={tmp_path / name}")
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert result.returncode == 2 and len(errors) == 1 and needle in errors[0], result.stderr
