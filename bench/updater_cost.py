@@ -34,6 +34,7 @@ def unrolled_rules():
 
 def brc_rules(solver_iters):
     from gran_tf.training.updaters import BRC, Unrolled
+    from gran_tf.training.updaters.brc import lwcl_brc
 
     return {
         "Alternating (K=0)": lambda: Unrolled(steps=0),
@@ -47,6 +48,10 @@ def brc_rules(solver_iters):
         f"BRC neumann ({solver_iters} iters), forward-over-reverse": lambda: BRC(
             hessian="neumann", inner_steps=1, solver_iters=solver_iters, neumann_lr=0.1, products="forward"),
         "Unrolled K=5 (RHG)": lambda: Unrolled(steps=5),
+        # BRC as its authors run it: 1 committed D step, K = 10 look-ahead steps, the response there
+        "BRC authors' (lwcl, K=10 look-ahead)": lambda: lwcl_brc(look_ahead_steps=10),
+        "BRC authors' look-ahead only (c = 0)": lambda: lwcl_brc(look_ahead_steps=10, response=False),
+        "Unrolled K=10 (RHG)": lambda: Unrolled(steps=10),
     }
 
 
