@@ -8,26 +8,40 @@ from gran_tf.models.registry import configurable_model
 ACTIVATIONS = ("relu", "tanh", "leaky_relu", "elu")
 
 
-def activation_layer(name, leak=0.2):
+INITIALIZERS = ("orthogonal", "glorot_uniform", "torch_default")
+
+
+def activation_layer(name, negative_slope=0.2):
+    """``negative_slope`` is leaky ReLU's (Keras' default 0.2, PyTorch's 0.01)."""
     if name not in ACTIVATIONS:
         raise ConfigError(f"unknown activation {name!r}; expected one of {ACTIVATIONS}")
-    return layers.LeakyReLU(leak) if name == "leaky_relu" else layers.Activation(name)
+    return layers.LeakyReLU(negative_slope) if name == "leaky_relu" else layers.Activation(name)
 
 
-def initializer(name, gain):
+def dense_initializers(name, gain, fan_in):
+    """(kernel, bias) initializers. "torch_default" is PyTorch's nn.Linear: weights and biases
+    U(−1/√fan_in, 1/√fan_in); the others leave biases at zero (``gain`` scales "orthogonal")."""
     if name == "orthogonal":
-        return keras.initializers.Orthogonal(gain=gain)
+        return keras.initializers.Orthogonal(gain=gain), "zeros"
     if name == "glorot_uniform":
-        return keras.initializers.GlorotUniform()
-    raise ConfigError(f"unknown initializer {name!r}; expected 'orthogonal' or 'glorot_uniform'")
+        return keras.initializers.GlorotUniform(), "zeros"
+    if name == "torch_default":
+        bound = 1.0 / fan_in ** 0.5
+        return keras.initializers.RandomUniform(-bound, bound), keras.initializers.RandomUniform(-bound, bound)
+    raise ConfigError(f"unknown initializer {name!r}; expected one of {INITIALIZERS}")
 
 
-def mlp_layers(hidden, out_dim, activation, init, gain):
-    stack = []
+def mlp_layers(in_dim, hidden, out_dim, activation, init, gain, negative_slope, head_widening=1):
+    """Dense + activation per hidden width, then a linear output layer; ``head_widening``: how
+    many times wider the output layer's input is than the last hidden layer (BRC-Rf's stats)."""
+    stack, fan_in = [], in_dim
     for i, width in enumerate(hidden):
-        stack += [layers.Dense(width, kernel_initializer=initializer(init, gain), name=f"dense{i}"),
-                  activation_layer(activation)]
-    stack.append(layers.Dense(out_dim, kernel_initializer=initializer(init, gain), name="out"))
+        kernel, bias = dense_initializers(init, gain, fan_in)
+        stack += [layers.Dense(width, kernel_initializer=kernel, bias_initializer=bias, name=f"dense{i}"),
+                  activation_layer(activation, negative_slope)]
+        fan_in = width
+    kernel, bias = dense_initializers(init, gain, fan_in * head_widening)
+    stack.append(layers.Dense(out_dim, kernel_initializer=kernel, bias_initializer=bias, name="out"))
     return stack
 
 
@@ -38,11 +52,12 @@ class MLPGenerator(keras.Model):
     out_activation = None  # linear: the samples are points in R^D
 
     def __init__(self, image_shape=(2,), z_dim=256, hidden=(128, 128), activation="relu",
-                 init="orthogonal", gain=0.8, name="generator", **kw):
+                 init="orthogonal", gain=0.8, negative_slope=0.2, name="generator", **kw):
         super().__init__(name=name, **kw)
         self.image_shape, self.z_dim, self.hidden = tuple(image_shape), int(z_dim), tuple(hidden)
-        self.activation, self.init, self.gain = activation, init, gain
-        self.net = keras.Sequential(mlp_layers(hidden, self.image_shape[-1], activation, init, gain), name="net")
+        self.activation, self.init, self.gain, self.negative_slope = activation, init, gain, float(negative_slope)
+        self.net = keras.Sequential(mlp_layers(self.z_dim, hidden, self.image_shape[-1], activation, init, gain,
+                                               self.negative_slope), name="net")
         self.net.build((None, self.z_dim))
         self.built = True
 
@@ -55,7 +70,8 @@ class MLPGenerator(keras.Model):
 
     def get_config(self):
         return dict(image_shape=self.image_shape, z_dim=self.z_dim, hidden=self.hidden,
-                    activation=self.activation, init=self.init, gain=self.gain, name=self.name)
+                    activation=self.activation, init=self.init, gain=self.gain,
+                    negative_slope=self.negative_slope, name=self.name)
 
 
 @configurable_model
@@ -68,12 +84,13 @@ class MLPDiscriminator(keras.Model):
     """
 
     def __init__(self, image_shape=(2,), hidden=(128,), activation="relu", input_scale=1.0,
-                 init="orthogonal", gain=0.8, feature_stats=False, name="discriminator", **kw):
+                 init="orthogonal", gain=0.8, feature_stats=False, negative_slope=0.2, name="discriminator", **kw):
         super().__init__(name=name, **kw)
         self.image_shape, self.hidden, self.activation = tuple(image_shape), tuple(hidden), activation
         self.input_scale, self.init, self.gain = float(input_scale), init, gain
-        self.feature_stats = bool(feature_stats)
-        *features, head = mlp_layers(hidden, 1, activation, init, gain)
+        self.feature_stats, self.negative_slope = bool(feature_stats), float(negative_slope)
+        *features, head = mlp_layers(self.image_shape[-1], hidden, 1, activation, init, gain, self.negative_slope,
+                                     head_widening=3 if self.feature_stats else 1)
         self.features = keras.Sequential(features, name="features")
         self.head = head
         self.features.build((None, *self.image_shape))
@@ -90,7 +107,7 @@ class MLPDiscriminator(keras.Model):
     def get_config(self):
         return dict(image_shape=self.image_shape, hidden=self.hidden, activation=self.activation,
                     input_scale=self.input_scale, init=self.init, gain=self.gain,
-                    feature_stats=self.feature_stats, name=self.name)
+                    feature_stats=self.feature_stats, negative_slope=self.negative_slope, name=self.name)
 
 
 def batch_feature_stats(h):

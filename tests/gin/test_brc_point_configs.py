@@ -57,7 +57,8 @@ def test_every_method_has_the_paper_setting(data, method):
 AUTHORS = {
     "ring": {"ring.n_modes": 8, "ring.radius": 5.0, "ring.std": 0.02, "MLPGenerator.z_dim": 256,
              "MLPGenerator.hidden": (128, 128), "MLPDiscriminator.hidden": (128, 128),
-             "MLPGenerator.activation": "leaky_relu", "g/keras.optimizers.Adam.learning_rate": 1e-3,
+             "MLPGenerator.activation": "leaky_relu", "MLPGenerator.negative_slope": 0.01,
+             "g/keras.optimizers.Adam.learning_rate": 1e-3,
              "d/keras.optimizers.Adam.learning_rate": 1e-4, "Trainer.total_steps": 5000},
     "cube": {"cube.n": 3, "cube.spacing": 8 * math.pi / 3, "cube.std": 0.02, "MLPGenerator.z_dim": 512,
              "MLPGenerator.hidden": (256, 256), "MLPDiscriminator.hidden": (256, 256),
@@ -68,7 +69,10 @@ COMMON = {"Trainer.batch_size": 512, "MLPDiscriminator.activation": "leaky_relu"
           "g/keras.optimizers.Adam.beta_1": 0.9, "g/keras.optimizers.Adam.beta_2": 0.999,
           "d/keras.optimizers.Adam.beta_1": 0.9, "d/keras.optimizers.Adam.beta_2": 0.999,
           "Alternating.n_disc": "%AUTHORS_K", "lwcl_brc.inner_steps": 1, "lwcl_brc.look_ahead_steps": "%AUTHORS_K",
-          "lwcl_brc.epsilon": 1e-10, "lwcl_brc.look_ahead_moments": "commit", "%AUTHORS_K": 10}
+          "lwcl_brc.epsilon": 1e-10, "lwcl_brc.look_ahead_moments": "commit", "%AUTHORS_K": 10,
+          # PyTorch's nn.Linear init and F.leaky_relu slope
+          "MLPGenerator.init": "torch_default", "MLPDiscriminator.init": "torch_default",
+          "MLPDiscriminator.negative_slope": 0.01}
 
 
 @pytest.mark.parametrize("data", AUTHORS)

@@ -67,3 +67,28 @@ def test_unknown_names_are_config_errors():
         MLPGenerator(activation="swishy")
     with pytest.raises(ConfigError):
         DCGANGenerator(image_shape=(8, 8, 3), kernels=(4, 2, 1), z_dim=3)  # channels mismatch
+
+
+def test_torch_default_init_draws_weights_and_biases_uniform_within_one_over_root_fan_in():
+    """PyTorch nn.Linear's init (the BRC authors' networks): U(±1/√fan_in) for kernels and biases."""
+    g = MLPGenerator(z_dim=256, hidden=(128, 128), activation="leaky_relu", init="torch_default")
+    d = MLPDiscriminator(hidden=(128, 128), activation="leaky_relu", init="torch_default", feature_stats=True)
+    fan_ins = {"generator": [256, 128, 128], "discriminator": [2, 128, 3 * 128]}
+    for model in (g, d):
+        dense = [w for w in model.weights if w.path.endswith("kernel") or w.path.endswith("bias")]
+        kernels, biases = dense[0::2], dense[1::2]
+        for fan_in, kernel, bias in zip(fan_ins[model.name], kernels, biases):
+            bound = 1 / np.sqrt(fan_in)
+            for w in (np.asarray(kernel), np.asarray(bias)):
+                assert np.abs(w).max() <= bound
+                assert w.size < 64 or np.abs(w).max() > 0.9 * bound  # the whole interval is used
+            # uniform on ±b: standard deviation b/√3, here within 10% for ≥ 128 draws
+            assert np.asarray(kernel).std() == pytest.approx(bound / np.sqrt(3), rel=0.1)
+
+
+def test_leaky_relu_negative_slope_is_a_setting():
+    for slope in (0.2, 0.01):
+        g = MLPGenerator(z_dim=2, hidden=(2,), activation="leaky_relu", negative_slope=slope, init="glorot_uniform")
+        leaky = g.net.layers[1]
+        np.testing.assert_allclose(np.asarray(leaky(tf.constant([[-1.0, 2.0]]))), [[-slope, 2.0]], rtol=1e-6)
+        assert MLPGenerator.from_config(g.get_config()).negative_slope == slope
