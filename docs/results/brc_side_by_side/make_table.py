@@ -1,11 +1,13 @@
 """The side-by-side table of docs/brc.md: the authors' ring script against gran_tf, one evaluator.
 
-    python docs/results/brc_side_by_side/make_table.py --theirs lwcl_runs --ours runs/brc_ring \
+    python docs/results/brc_side_by_side/make_table.py --theirs lwcl_runs \
+        --ours "PyTorch init=runs/brc_ring_torchinit" --ours "orthogonal init=runs/brc_ring" \
         --data_run runs/brc_ring/ring_brc_authors_vgan/seed1 > table.md
 
 Every run's final 2,500 samples are scored by ``gran-evaluate --samples`` against one gran_tf run
 of the authors' ring (radius 5, std 0.02): theirs from ``<theirs>/ring_{vgan,gn}_s<seed>/samples_final.npy``
 (the patched script's dump), ours from ``<ours>/<config>/seed<seed>/samples/points_00005000.npy``
+(``--ours LABEL=DIR``, once per sweep directory)
 (the 2,500 points a run keeps at its last sample step). Mean ± s.e. over seeds. A run whose median
 distance to the nearest mode exceeds 1 (50σ; neighbouring modes are 3.8 apart) is counted as
 diverged. "Modes reached": modes that are the nearest mode of at least 1% of the samples. Reverse
@@ -65,13 +67,15 @@ def mean_se(values):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--theirs", required=True)
-    parser.add_argument("--ours", required=True)
+    parser.add_argument("--ours", action="append", required=True, help="LABEL=DIR of a gran-sweep output")
     parser.add_argument("--data_run", required=True, help="a gran_tf run of the authors' ring (its data record)")
     args = parser.parse_args()
     arms = [("theirs", label, os.path.join(args.theirs, f"ring_{name}_s{{s}}", "samples_final.npy"))
             for label, name in THEIRS]
-    arms += [("ours", label, os.path.join(args.ours, config, "seed{s}", "samples", "points_00005000.npy"))
-             for label, config in OURS]
+    for ours in args.ours:
+        name, _, directory = ours.rpartition("=")
+        arms += [(f"ours ({name})", label, os.path.join(directory, config, "seed{s}", "samples", "points_00005000.npy"))
+                 for label, config in OURS]
     print("| implementation | method | seeds | modes of 8 | HQ % | reverse KL | JS | modes reached | diverged (seeds) |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows = []
