@@ -11,7 +11,10 @@ of the authors' ring (radius 5, std 0.02): theirs from ``<theirs>/ring_{vgan,gn}
 (the 2,500 points a run keeps at its last sample step). Mean ± s.e. over seeds. A run whose median
 distance to the nearest mode exceeds 1 (50σ; neighbouring modes are 3.8 apart) is counted as
 diverged. "Modes reached": modes that are the nearest mode of at least 1% of the samples. Reverse
-KL is undefined for a run with no high-quality sample and is averaged over the others.
+KL is undefined for a run with no high-quality sample and is averaged over the others. For our
+BRC runs the per-seed rows add the medians over the logged steps of ``brc/cos_to_plain`` (cosine of
+the G gradient used to the plain ∇_θ F) and ``brc/response_ratio`` (‖c ∇_θ f‖ / ‖∇_θ F‖), and
+in how many logged steps the gradient used pointed against the plain one (cosine < 0).
 """
 import argparse
 import json
@@ -50,7 +53,21 @@ def score(path, data_run):
     dist = np.linalg.norm(x[:, None] - means[None], axis=2)
     result["median_dist"] = float(np.median(dist.min(axis=1)))
     result["reached"] = int(np.count_nonzero(np.bincount(dist.argmin(axis=1), minlength=8) >= 0.01 * len(x)))
+    result["diagnostics"] = brc_diagnostics(os.path.join(os.path.dirname(os.path.dirname(path)), "metrics.jsonl"))
     return result
+
+
+def brc_diagnostics(metrics_path):
+    """'cos / ratio' medians over a run's logged steps, or '' (no such log: their runs, or no BRC)."""
+    if not os.path.exists(metrics_path):
+        return ""
+    with open(metrics_path) as f:
+        logs = [json.loads(line) for line in f if '"brc/cos_to_plain"' in line]
+    if not logs:
+        return ""
+    cos, ratio = (float(np.median([r[k] for r in logs])) for k in ("brc/cos_to_plain", "brc/response_ratio"))
+    reversed_steps = sum(r["brc/cos_to_plain"] < 0 for r in logs)
+    return f"{cos:.2f} / {ratio:.2f} / {reversed_steps} of {len(logs)}"
 
 
 def mean_se(values):
@@ -91,11 +108,12 @@ def main():
         cells += [mean_se([r[KEYS[3]] for r in results.values()]), mean_se([r["reached"] for r in results.values()])]
         cells.append(f"{len(diverged)}" + (f" ({', '.join(map(str, diverged))})" if diverged else ""))
         print(f"| {impl} | {label} | {len(results)} | " + " | ".join(cells) + " |")
-    print("\n| implementation | method | seed | modes | HQ % | reverse KL | JS | modes reached | median distance to nearest mode |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| implementation | method | seed | modes | HQ % | reverse KL | JS | modes reached "
+          "| median distance to nearest mode | cos to plain / response ratio (medians) / logs with cos < 0 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for impl, label, s, r in rows:
         print(f"| {impl} | {label} | {s} | {r[KEYS[0]]:.0f} | {r[KEYS[1]]:.1f} | {r[KEYS[2]]:.3f} | {r[KEYS[3]]:.3f} "
-              f"| {r['reached']} | {r['median_dist']:.3g} |")
+              f"| {r['reached']} | {r['median_dist']:.3g} | {r['diagnostics']} |")
 
 
 if __name__ == "__main__":
