@@ -55,7 +55,7 @@ def test_the_embedded_default_trains_a_gan_and_an_unrolled_gan_side_by_side(tmp_
 
 @pytest.mark.slow
 def test_the_embedded_default_shows_unrolling_cover_the_ring_that_the_gan_collapses_on(tmp_path):
-    """The default at full length (about 2 minutes on 2 cores): the picture's point, in numbers."""
+    """The default at full length (about a minute on 2 idle cores): the picture's point, in numbers."""
     result = train(f"--model_dir={tmp_path}")
     assert result.returncode == 0, result.stderr
     coverage = demo_coverage(result.stdout)
