@@ -311,7 +311,8 @@ class BRC(Updater):
     "cg" or "neumann" (``solver_iters`` Hessian-vector products; ``neumann_lr`` is the
     series step α), "none" (no response: G steps along ∇_θ ℓ_G at the follower); ``products``
     forms their products by "reverse"-over-reverse (from one persistent tape) or
-    "forward"-over-reverse (no second-order tape, one rerun of ℓ_D per product; one replica only); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
+    "forward"-over-reverse (no second-order tape, one rerun of ℓ_D per product; one replica
+    only); ``damping`` is λ in (H + λI). ``diagnostics`` logs ``brc/cos_to_plain``
     and ``brc/response_ratio`` (two θ-sized all-reduces per step on several replicas).
 
     ``proximal`` (a ``Proximal``; ProxGAN + BRC): the follower is ProxGAN's proximal
