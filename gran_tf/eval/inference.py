@@ -1,7 +1,7 @@
 """Inference via optimisation (Unrolled GAN paper, CIFAR10 section).
 
-For each target image x, find z* = argmin_z ||G(z) - x||^2 with L-BFGS from a random start,
-and report the pixel-space MSE between G(z*) and x. A generator that dropped modes cannot
+For each target image x, find z* = argmin_z ||G(z) - x||^2 with L-BFGS from random starts (the best
+of ``restarts``), and report the pixel-space MSE between G(z*) and x. A generator that dropped modes cannot
 reconstruct the training images that lie in them. ``percent_best_rank`` then gives, for a
 set of models, the percentage of target images each model reconstructs best.
 
@@ -95,6 +95,7 @@ def infer_latents(
     seed=0,
     batch_size=256,
     tolerance=1e-6,
+    restarts=1,
 ):
     """Reconstruct each target by L-BFGS over z; returns an ``InferenceResult``.
 
@@ -102,24 +103,47 @@ def infer_latents(
     (a Keras model, called in inference mode, or a tf.function); ``targets`` must be on the
     generator's output scale. Targets are optimised ``batch_size`` at a time, each batch as
     one batched L-BFGS run from seeded starts drawn from ``prior``. ``tolerance`` bounds the
-    sup-norm of each image's gradient for convergence.
+    sup-norm of each image's gradient for convergence. With ``restarts`` > 1 the search is
+    repeated from fresh starts (restart r draws them with seed ``seed + r``) and each image
+    keeps the restart that reconstructs it best (the paper's random restarts).
     """
+    if restarts < 1:
+        raise ValueError(f"restarts must be >= 1, got {restarts}")
     targets = np.asarray(targets, dtype=np.float32)
     n = len(targets)
-    z0 = initial_latents(n, latent_dim, prior, seed)
-    image_size = np.asarray(generator(z0[:1])).size
+    image_size = np.asarray(generator(initial_latents(1, latent_dim, prior, seed))).size
     if image_size != targets[0].size:
         raise ValueError(f"generator images have {image_size} values but targets have shape {targets.shape[1:]}")
-    targets = targets.reshape(n, -1)
+    flat = targets.reshape(n, -1)
     solve = _lbfgs_solver(generator, latent_dim, image_size, max_iterations, tolerance)
+    best = None
+    for restart in range(restarts):
+        z0 = initial_latents(n, latent_dim, prior, seed + restart)
+        found = _solve_in_batches(generator, solve, z0, flat, batch_size)
+        best = found if best is None else _keep_better(best, found)
+    return best
+
+
+def _solve_in_batches(generator, solve, z0, flat_targets, batch_size):
+    """One L-BFGS search per image from ``z0``, ``batch_size`` images per compiled call."""
+    n = len(z0)
     z, converged = np.empty_like(z0), np.empty(n, dtype=bool)
     for start in range(0, n, batch_size):
         sl = slice(start, start + batch_size)
-        z_b, ok_b = solve(tf.constant(z0[sl]), tf.constant(targets[sl]))
+        z_b, ok_b = solve(tf.constant(z0[sl]), tf.constant(flat_targets[sl]))
         z[sl], converged[sl] = z_b.numpy(), ok_b.numpy()
     recons = np.concatenate([np.asarray(generator(z[s : s + batch_size])) for s in range(0, n, batch_size)])
-    mse = np.mean(np.square(recons.reshape(n, -1) - targets), axis=1)
+    mse = np.mean(np.square(recons.reshape(n, -1) - flat_targets), axis=1)
     return InferenceResult(mse=mse, z=z, reconstructions=recons, converged=converged)
+
+
+def _keep_better(a, b):
+    """Per image, the result of ``a`` or ``b`` with the lower MSE (``a`` on ties)."""
+    take_b = b.mse < a.mse
+    pick = lambda x, y: np.where(take_b.reshape(-1, *[1] * (x.ndim - 1)), y, x)  # noqa: E731
+    return InferenceResult(mse=pick(a.mse, b.mse), z=pick(a.z, b.z),
+                           reconstructions=pick(a.reconstructions, b.reconstructions),
+                           converged=pick(a.converged, b.converged))
 
 
 def percent_best_rank(mse_by_model):

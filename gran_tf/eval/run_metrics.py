@@ -197,13 +197,14 @@ def pairwise_metric(ctx):
             "pairwise/js": result["js_divergence"], "pairwise/wasserstein_1": result["wasserstein_1"]}
 
 
-def reconstruct(generator, targets, seed=0):
-    """L-BFGS inference of z for each target image (any generator z shape, flattened)."""
+def reconstruct(generator, targets, seed=0, restarts=1):
+    """L-BFGS inference of z for each target image (any generator z shape, flattened), the
+    best of ``restarts`` random starts per image."""
     from gran_tf.eval.inference import infer_latents
 
     z_shape = tuple(generator.z_shape)
     generate = lambda z: generator(tf.reshape(z, [-1, *z_shape]), training=False)  # noqa: E731
-    return infer_latents(generate, targets, int(np.prod(z_shape)), seed=seed)
+    return infer_latents(generate, targets, int(np.prod(z_shape)), seed=seed, restarts=restarts)
 
 
 @register("inference")

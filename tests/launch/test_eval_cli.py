@@ -91,9 +91,11 @@ def test_sample_writes_npz_that_battle_reads_back(runs, tmp_path):
 
 def test_inference_rank_shares_out_the_images_between_models(runs, tmp_path):
     out = tmp_path / "rank.json"
-    result = launch("inference_rank.py", "--models", str(runs[0]), "--models", str(runs[1]), "--n=10", f"--out={out}")
+    result = launch("inference_rank.py", "--models", str(runs[0]), "--models", str(runs[1]), "--n=10",
+                    "--restarts=2", f"--out={out}")
     assert result.returncode == 0, result.stderr
     record = json.loads(out.read_text())
+    assert record["restarts"] == 2 and record["n"] == 10
     assert sorted(record["percent_best_rank"]) == ["ring_seed0", "ring_seed1"]
     assert abs(sum(record["percent_best_rank"].values()) - 100.0) < 1e-9
     assert all(v >= 0 for v in record["mean_mse"].values())
