@@ -1,0 +1,45 @@
+"""The inference-via-optimisation table of docs/unrolled.md from ``gran-inference-rank`` records.
+
+    python docs/results/unrolled_inference/make_table.py docs/results/unrolled_inference/seed*.json > table.md
+
+Each record compares the models of one training seed (K = 0 against K = 5 on the same images).
+Models are told apart by the config directory in their name (``<config>/seed<k>``). Prints one
+row per seed, then mean ± s.e. over seeds of the mean MSE and of the percent best rank.
+"""
+import json
+import sys
+
+import numpy as np
+
+
+def config_of(name):
+    return name.split("/")[0]
+
+
+def mean_se(values):
+    values = np.asarray(values, dtype=np.float64)
+    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
+    return f"{values.mean():.4g} ± {se:.2g}"
+
+
+def main(paths):
+    records = [json.load(open(p)) for p in paths]
+    configs = sorted({config_of(name) for r in records for name in r["mean_mse"]})
+    header = " | ".join([f"{c}: mean MSE" for c in configs] + [f"{c}: % best rank" for c in configs])
+    print(f"| seed pair | {header} |\n|---|" + "---|" * (2 * len(configs)))
+    columns = {c: {"mse": [], "rank": []} for c in configs}
+    for path, record in zip(paths, records):
+        by_config = {config_of(name): name for name in record["mean_mse"]}
+        row = []
+        for key, field in (("mse", "mean_mse"), ("rank", "percent_best_rank")):
+            for c in configs:
+                value = record[field][by_config[c]]
+                columns[c][key].append(value)
+                row.append(f"{value:.4g}")
+        print(f"| {path.rsplit('/', 1)[-1].removesuffix('.json')} | " + " | ".join(row) + " |")
+    summary = [mean_se(columns[c]["mse"]) for c in configs] + [mean_se(columns[c]["rank"]) for c in configs]
+    print(f"| mean ± s.e. ({len(records)} seeds) | " + " | ".join(summary) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
