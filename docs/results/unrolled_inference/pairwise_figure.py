@@ -5,13 +5,12 @@ dashed lines mark medians.
 
     python docs/results/unrolled_inference/pairwise_figure.py \\
         --group "K = 0=runs/stacked/stacked_mnist_unrolled0_dquarter" \\
-        --group "K = 5=runs/stacked/stacked_mnist_unrolled5_dquarter" --out docs/figures/stacked_pairwise.png
+        --group "K = 5=runs/stacked/stacked_mnist_unrolled5_dquarter" --seeds 3 --out docs/figures/stacked_pairwise.png
 
 Each run's final weights draw 2,000 samples (the ``pairwise`` metric's protocol: seeded z,
 inference-mode batch norm) against 2,000 training images; 10,000 random pairs each.
 """
 import argparse
-import glob
 import os
 
 from gran_tf.eval import plots
@@ -30,14 +29,14 @@ def distances_of(run_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--group", action="append", required=True, help="LABEL=DIR holding seed<k> run directories")
+    parser.add_argument("--seeds", type=int, required=True, help="runs seed0 .. seed<N-1> of each group")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     groups = [g.rsplit("=", 1) for g in args.group]
     fig = plots.new_figure(figsize=(5 * len(groups), 3.6))
     for i, (label, folder) in enumerate(groups):
         ax = fig.add_subplot(1, len(groups), i + 1)
-        runs = sorted(glob.glob(os.path.join(folder, "seed[0-9]*")))
-        runs = [r for r in runs if os.path.isdir(r)]
+        runs = [os.path.join(folder, f"seed{k}") for k in range(args.seeds)]
         for j, run_dir in enumerate(runs):
             result = distances_of(run_dir)
             ax.stairs(result["samples"]["histogram"], result["bin_edges"], color="tab:blue", alpha=0.7,
