@@ -2,8 +2,9 @@
 
 For each target image x, find z* = argmin_z ||G(z) - x||^2 with L-BFGS from random starts
 (the best of ``restarts``), and report the pixel-space MSE between G(z*) and x. A generator
-that dropped modes cannot reconstruct the training images that lie in them. ``percent_best_rank`` then gives, for a
-set of models, the percentage of target images each model reconstructs best.
+that dropped modes cannot reconstruct the training images that lie in them.
+``percent_best_rank`` then gives, for a set of models, the percentage of target images each
+model reconstructs best.
 
 Batching: tensorflow-probability's L-BFGS accepts a batch of independent problems, a
 position of shape [N, dz]. The objective value is the per-image squared error [N]; its
