@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from gran_tf.cli.sweep import mean_se
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = ("modes/modes_covered", "modes/hq_percent", "modes/reverse_kl", "modes/js")
 
@@ -28,7 +30,7 @@ def row(step):
             v = found["eval/" + k]
             if v is not None and not math.isnan(v):  # reverse KL is undefined without an HQ sample
                 values[k].append(v)
-    cell = {k: "%.3g ± %.2g" % (np.mean(v), np.std(v, ddof=1) / np.sqrt(len(v))) for k, v in values.items()}
+    cell = {k: "%.3g ± %.2g" % mean_se(v) for k, v in values.items()}
     modes, hq = np.array(values["modes/modes_covered"]), np.array(values["modes/hq_percent"])
     n = len(modes)
     return (f"| 5 | {step:,} | {cell[KEYS[0]]} | {cell[KEYS[1]]} | {cell[KEYS[2]]} | {cell[KEYS[3]]} | "

@@ -9,17 +9,15 @@ row per seed, then mean ± s.e. over seeds of the mean MSE and of the percent be
 import json
 import sys
 
-import numpy as np
+from gran_tf.cli.sweep import mean_se
 
 
 def config_of(name):
     return name.split("/")[0]
 
 
-def mean_se(values):
-    values = np.asarray(values, dtype=np.float64)
-    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else float("nan")
-    return f"{values.mean():.4g} ± {se:.2g}"
+def cell(values):
+    return "%.4g ± %.2g" % mean_se(values)
 
 
 def main(paths):
@@ -37,7 +35,7 @@ def main(paths):
                 columns[c][key].append(value)
                 row.append(f"{value:.4g}")
         print(f"| {path.rsplit('/', 1)[-1].removesuffix('.json')} | " + " | ".join(row) + " |")
-    summary = [mean_se(columns[c]["mse"]) for c in configs] + [mean_se(columns[c]["rank"]) for c in configs]
+    summary = [cell(columns[c]["mse"]) for c in configs] + [cell(columns[c]["rank"]) for c in configs]
     print(f"| mean ± s.e. ({len(records)} seeds) | " + " | ".join(summary) + " |")
 
 
