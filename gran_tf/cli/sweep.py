@@ -7,7 +7,10 @@ Every run is an ordinary run directory (``<out>/<config>/seed<k>``, resumable; i
 ``seed<k>.log`` beside it) trained with
 ``Trainer.eval_every = steps`` so that the final evaluation lands in its metrics.jsonl; the
 table shows mean ± standard error over seeds of each metric's final value, the same step
-budget for every config. ``--gin_param`` bindings apply to every run.
+budget for every config. ``--gin_param`` bindings apply to every run. ``--first_seed`` adds seeds
+to an existing sweep: ``--first_seed 5 --seeds 5`` runs seeds 5-9 beside seeds 0-4 in the same
+``--out``, and ``--table_only --seeds 10`` then tabulates all ten. Per-seed values in the summary
+are listed in seed order.
 """
 import argparse
 import concurrent.futures
@@ -52,15 +55,24 @@ def run_one(config, seed, args):
 
 
 def final_eval(model_dir, at_step=None):
-    """The run's last evaluation, or the one at ``at_step``; None if there is none."""
+    """The run's evaluation at its last evaluated step, or at ``at_step``; None if there is none.
+
+    Evaluations logged at the same step (say ``gran-evaluate --metrics=pairwise`` after training)
+    are merged, a later value replacing an earlier one of the same name.
+    """
     path = os.path.join(model_dir, "metrics.jsonl")
     if not os.path.exists(path):
         return None
     with open(path, encoding="utf-8") as f:
         evals = [json.loads(line) for line in f if '"eval/' in line]
-    if at_step is not None:
-        evals = [e for e in evals if e.get("step") == at_step]
-    return {k[len("eval/"):]: v for k, v in evals[-1].items() if k.startswith("eval/")} if evals else None
+    if not evals:
+        return None
+    step = evals[-1].get("step") if at_step is None else at_step
+    merged = {}
+    for e in evals:
+        if e.get("step") == step:
+            merged.update({k[len("eval/"):]: v for k, v in e.items() if k.startswith("eval/")})
+    return merged or None
 
 
 def mean_se(values):
@@ -100,7 +112,8 @@ def table(results, keys, counts=None):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", required=True, help="gin files (shipped config names or paths)")
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds: first_seed..first_seed+N-1")
+    parser.add_argument("--first_seed", type=int, default=0)
     parser.add_argument("--steps", type=int, required=True, help="generator steps per run (same for all)")
     parser.add_argument("--metrics", nargs="+", default=["modes"])
     parser.add_argument("--eval_samples", type=int, default=None)
@@ -121,30 +134,33 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    jobs = [(c, s) for c in args.configs for s in range(args.seeds)]
-    results = {c: [] for c in args.configs}
+    jobs = [(c, s) for c in args.configs for s in range(args.first_seed, args.first_seed + args.seeds)]
+    evaluations = {}
     failed = []
     if args.table_only:
         for config, seed in jobs:
-            results[config].append(final_eval(os.path.join(args.out, config, f"seed{seed}"), args.at_step))
+            evaluations[config, seed] = final_eval(os.path.join(args.out, config, f"seed{seed}"), args.at_step)
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
         futures = [] if args.table_only else [pool.submit(run_one, c, s, args) for c, s in jobs]
         for future in concurrent.futures.as_completed(futures):
             config, seed, code, evaluation = future.result()
             status = "ok" if code == 0 else f"exit {code}"
             print(f"{config} seed {seed}: {status} {json.dumps(evaluation) if evaluation else ''}", flush=True)
-            results[config].append(evaluation)
+            evaluations[config, seed] = evaluation
             if code != 0:
                 failed.append(f"{config}/seed{seed}")
+    results = {c: [evaluations[c, s] for cc, s in jobs if cc == c] for c in args.configs}
     keys = [k for m in args.metrics for k in TABLE_KEYS.get(m, [])]
     counts = {k: v for m in args.metrics for k, v in SEED_COUNTS.get(m, {}).items()}
     markdown, summary = table(results, keys, counts)
     steps = args.steps if args.at_step is None else args.at_step
-    print(f"\n{steps} steps per run, mean ± s.e. over seeds\n\n{markdown}")
+    seeds = f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}"
+    print(f"\n{steps} steps per run, mean ± s.e. over {seeds}\n\n{markdown}")
     os.makedirs(args.out, exist_ok=True)
     suffix = "" if args.at_step is None else f"_step{args.at_step}"
     with open(os.path.join(args.out, f"summary{suffix}.json"), "w", encoding="utf-8") as f:
-        json.dump({"steps": steps, "metrics": args.metrics, "summary": summary, "failed": failed}, f, indent=2)
+        json.dump({"steps": steps, "seeds": [args.first_seed, args.first_seed + args.seeds - 1],
+                   "metrics": args.metrics, "summary": summary, "failed": failed}, f, indent=2)
     with open(os.path.join(args.out, f"summary{suffix}.md"), "w", encoding="utf-8") as f:
         f.write(markdown + "\n")
     return 1 if failed else 0

@@ -34,29 +34,52 @@ def test_seed_counts_count_seeds_reaching_every_mode_with_high_quality():
 
 def test_a_tiny_sweep_trains_evaluates_and_summarises(tmp_path):
     out = tmp_path / "sweep"
-    code = sweep.main(["--configs", "ring", "--seeds", "2", "--steps", "3", "--eval_samples", "100",
-                       "--workers", "2", "--out", str(out), "--gin_param", "Trainer.batch_size = 16",
+    code = sweep.main(["--configs", "ring", "--first_seed", "1", "--seeds", "2", "--steps", "3", "--eval_samples",
+                       "100", "--workers", "2", "--out", str(out), "--gin_param", "Trainer.batch_size = 16",
                        "--gin_param", "MLPGenerator.hidden = (8,)", "--gin_param", "MLPDiscriminator.hidden = (8,)"])
     assert code == 0
+    assert sorted(p.name for p in (out / "ring").iterdir() if p.is_dir()) == ["seed1", "seed2"]
     summary = json.loads((out / "summary.json").read_text())
-    covered = summary["summary"]["ring"]["modes/modes_covered"]
-    finals = [sweep.final_eval(str(out / "ring" / f"seed{k}"))["modes/modes_covered"] for k in (0, 1)]
-    assert covered["n"] == 2 and sorted(covered["values"]) == sorted(finals)
-    assert (out / "ring" / "seed1" / "export" / "generator.keras").exists()
+    js = summary["summary"]["ring"]["modes/js"]
+    finals = [sweep.final_eval(str(out / "ring" / f"seed{k}"))["modes/js"] for k in (1, 2)]
+    assert summary["seeds"] == [1, 2] and js["n"] == 2
+    assert js["values"] == finals  # in seed order, whichever run finished first
+    assert (out / "ring" / "seed2" / "export" / "generator.keras").exists()
     (out / "summary.json").unlink()
-    assert sweep.main(["--configs", "ring", "--seeds", "2", "--steps", "3", "--out", str(out), "--table_only"]) == 0
-    assert json.loads((out / "summary.json").read_text())["summary"]["ring"]["modes/modes_covered"] == covered
+    assert sweep.main(["--configs", "ring", "--first_seed", "1", "--seeds", "2", "--steps", "3", "--out", str(out),
+                       "--table_only"]) == 0
+    assert json.loads((out / "summary.json").read_text())["summary"]["ring"]["modes/js"] == js
+
+
+def write_evaluations(run_dir, records):
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_first_seed_tabulates_seeds_added_beside_an_existing_sweep(tmp_path):
+    for seed, covered in ((0, 2), (1, 5), (2, 8)):
+        write_evaluations(tmp_path / "ring" / f"seed{seed}", [{"step": 10, "eval/modes/modes_covered": covered,
+                                                               "eval/modes/num_modes": 8, "eval/modes/hq_percent": 90}])
+    args = ["--configs", "ring", "--steps", "10", "--out", str(tmp_path), "--table_only"]
+    assert sweep.main([*args, "--first_seed", "1", "--seeds", "2"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seeds"] == [1, 2] and summary["summary"]["ring"]["modes/modes_covered"]["values"] == [5, 8]
+    assert sweep.main([*args, "--seeds", "3"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())["summary"]["ring"]
+    assert summary["modes/modes_covered"]["n"] == 3 and summary["all modes"] == {"seeds": 1, "of": 3}
 
 
 def test_tables_at_an_earlier_step_read_that_steps_evaluation(tmp_path):
     run = tmp_path / "ring" / "seed0"
-    run.mkdir(parents=True)
-    lines = [{"step": 5, "d_loss": 1.0}, {"step": 5, "eval/modes/modes_covered": 3, "eval/modes/num_modes": 8},
-             {"step": 10, "eval/modes/modes_covered": 7, "eval/modes/num_modes": 8}]
-    (run / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    write_evaluations(run, [{"step": 5, "d_loss": 1.0},
+                            {"step": 5, "eval/modes/modes_covered": 3, "eval/modes/num_modes": 8},
+                            {"step": 10, "eval/modes/modes_covered": 7, "eval/modes/num_modes": 8}])
     assert sweep.final_eval(str(run)) == {"modes/modes_covered": 7, "modes/num_modes": 8}
     assert sweep.final_eval(str(run), at_step=5) == {"modes/modes_covered": 3, "modes/num_modes": 8}
     assert sweep.final_eval(str(run), at_step=7) is None
+    with open(run / "metrics.jsonl", "a", encoding="utf-8") as f:  # a later gran-evaluate at step 10
+        f.write(json.dumps({"step": 10, "eval/pairwise/js": 0.5, "eval/modes/num_modes": 9}) + "\n")
+    assert sweep.final_eval(str(run)) == {"modes/modes_covered": 7, "modes/num_modes": 9, "pairwise/js": 0.5}
     assert sweep.main(["--configs", "ring", "--seeds", "1", "--steps", "10", "--out", str(tmp_path),
                        "--table_only", "--at_step", "5"]) == 0
     summary = json.loads((tmp_path / "summary_step5.json").read_text())
