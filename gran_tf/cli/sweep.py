@@ -9,8 +9,9 @@ Every run is an ordinary run directory (``<out>/<config>/seed<k>``, resumable; i
 table shows mean ± standard error over seeds of each metric's final value, the same step
 budget for every config. ``--gin_param`` bindings apply to every run. ``--first_seed`` adds seeds
 to an existing sweep: ``--first_seed 5 --seeds 5`` runs seeds 5-9 beside seeds 0-4 in the same
-``--out``, and ``--table_only --seeds 10`` then tabulates all ten. Per-seed values in the summary
-are listed in seed order.
+``--out``, and ``--table_only --seeds 10`` then tabulates all ten; where the earlier seeds' run directories were
+not kept, ``--table_only --first_seed 5 --seeds 5 --merge <their summary.json>`` pools them from
+their summary. Per-seed values in the summary are listed in seed order.
 """
 import argparse
 import concurrent.futures
@@ -84,16 +85,22 @@ def mean_se(values):
     return mean, math.sqrt(var / n)
 
 
-def table(results, keys, counts=None):
-    """Markdown rows of mean ± s.e. over seeds per config, then the seed counts."""
-    counts = counts or {}
+def table(results, keys, counts=None, earlier=None):
+    """Markdown rows of mean ± s.e. over seeds per config, then the seed counts.
+
+    ``earlier`` is a previous sweep's ``summary`` (say of seeds whose run directories were not
+    kept): its per-seed values and seed counts are pooled with ``results``.
+    """
+    counts, earlier = counts or {}, earlier or {}
     header = [*keys, *counts]
     lines = ["| config | seeds | " + " | ".join(header) + " |", "|---|---|" + "---|" * len(header)]
     summary = {}
     for config, runs in results.items():
-        cells, summary[config] = [], {}
+        prior = earlier.get(config, {})
+        done = [r for r in runs if r]
+        cells, summary[config] = [], {"runs": len(done) + earlier_runs(prior)}
         for key in keys:
-            values = [r[key] for r in runs if r and r.get(key) is not None]
+            values = [*prior.get(key, {}).get("values", []), *(r[key] for r in done if r.get(key) is not None)]
             if not values:
                 cells.append("n/a")
                 continue
@@ -101,12 +108,20 @@ def table(results, keys, counts=None):
             summary[config][key] = {"mean": mean, "se": se, "n": len(values), "values": values}
             cells.append(f"{mean:.3g} ± {se:.2g}")
         for label, condition in counts.items():
-            done = [r for r in runs if r]
-            hits = sum(bool(condition(r)) for r in done)
-            summary[config][label] = {"seeds": hits, "of": len(done)}
-            cells.append(f"{hits}/{len(done)}")
-        lines.append(f"| {config} | {len(runs)} | " + " | ".join(cells) + " |")
+            hits = prior.get(label, {}).get("seeds", 0) + sum(bool(condition(r)) for r in done)
+            of = prior.get(label, {}).get("of", 0) + len(done)
+            summary[config][label] = {"seeds": hits, "of": of}
+            cells.append(f"{hits}/{of}")
+        lines.append(f"| {config} | {summary[config]['runs']} | " + " | ".join(cells) + " |")
     return "\n".join(lines), summary
+
+
+def earlier_runs(prior):
+    """How many evaluated runs a previous summary pooled (older summaries do not say: the most
+    values any metric has)."""
+    if "runs" in prior:
+        return prior["runs"]
+    return max((v.get("of", v.get("n", 0)) for v in prior.values()), default=0)
 
 
 def parse_args(argv=None):
@@ -126,9 +141,12 @@ def parse_args(argv=None):
     parser.add_argument("--at_step", type=int, default=None,
                         help="with --table_only: tabulate the evaluations at this step (runs with "
                              "Trainer.eval_every dividing it), not the final ones")
+    parser.add_argument("--merge", default=None, metavar="SUMMARY_JSON",
+                        help="with --table_only: pool the seeds of this earlier summary (per-seed values and "
+                             "seed counts) with the runs under --out; it must not be the file this writes")
     args = parser.parse_args(argv)
-    if args.at_step is not None and not args.table_only:
-        parser.error("--at_step needs --table_only")
+    if (args.at_step is not None or args.merge) and not args.table_only:
+        parser.error("--at_step and --merge need --table_only")
     return args
 
 
@@ -152,18 +170,33 @@ def main(argv=None):
     results = {c: [evaluations[c, s] for cc, s in jobs if cc == c] for c in args.configs}
     keys = [k for m in args.metrics for k in TABLE_KEYS.get(m, [])]
     counts = {k: v for m in args.metrics for k, v in SEED_COUNTS.get(m, {}).items()}
-    markdown, summary = table(results, keys, counts)
+    suffix = "" if args.at_step is None else f"_step{args.at_step}"
+    written = os.path.join(args.out, f"summary{suffix}.json")
+    if args.merge and os.path.abspath(args.merge) == os.path.abspath(written):
+        raise SystemExit(f"gran-sweep: --merge {args.merge} is the summary this sweep writes; move it first")
+    earlier = load_summary(args.merge) if args.merge else None
+    markdown, summary = table(results, keys, counts, earlier)
     steps = args.steps if args.at_step is None else args.at_step
     seeds = f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}"
+    seeds += f" and those of {args.merge}" if args.merge else ""
     print(f"\n{steps} steps per run, mean ± s.e. over {seeds}\n\n{markdown}")
     os.makedirs(args.out, exist_ok=True)
-    suffix = "" if args.at_step is None else f"_step{args.at_step}"
-    with open(os.path.join(args.out, f"summary{suffix}.json"), "w", encoding="utf-8") as f:
+    with open(written, "w", encoding="utf-8") as f:
         json.dump({"steps": steps, "seeds": [args.first_seed, args.first_seed + args.seeds - 1],
-                   "metrics": args.metrics, "summary": summary, "failed": failed}, f, indent=2)
+                   "merged": args.merge, "metrics": args.metrics, "summary": summary, "failed": failed},
+                  f, indent=2)
     with open(os.path.join(args.out, f"summary{suffix}.md"), "w", encoding="utf-8") as f:
         f.write(markdown + "\n")
     return 1 if failed else 0
+
+
+def load_summary(path):
+    """The per-config summary of a sweep's summary JSON."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)["summary"]
+    except (OSError, ValueError, KeyError) as e:
+        raise SystemExit(f"gran-sweep: --merge {path}: not a sweep summary ({e})") from None
 
 
 def run():

@@ -69,6 +69,27 @@ def test_first_seed_tabulates_seeds_added_beside_an_existing_sweep(tmp_path):
     assert summary["modes/modes_covered"]["n"] == 3 and summary["all modes"] == {"seeds": 1, "of": 3}
 
 
+def test_merge_pools_an_earlier_summarys_seeds_with_the_runs_under_out(tmp_path):
+    for seed, covered in ((5, 8), (6, 1)):
+        write_evaluations(tmp_path / "runs" / "ring" / f"seed{seed}", [{"step": 10, "eval/modes/modes_covered": covered,
+                                                                        "eval/modes/num_modes": 8,
+                                                                        "eval/modes/hq_percent": 85}])
+    earlier = {"summary": {"ring": {"modes/modes_covered": {"mean": 5.0, "se": 3.0, "n": 2, "values": [8, 2]},
+                                    "all modes": {"seeds": 1, "of": 2}}}}  # an older summary: no "runs"
+    (tmp_path / "seeds0-1.json").write_text(json.dumps(earlier))
+    args = ["--configs", "ring", "--first_seed", "5", "--seeds", "2", "--steps", "10", "--out", str(tmp_path / "runs"),
+            "--table_only", "--metrics", "modes"]
+    assert sweep.main([*args, "--merge", str(tmp_path / "seeds0-1.json")]) == 0
+    pooled = json.loads((tmp_path / "runs" / "summary.json").read_text())["summary"]["ring"]
+    assert pooled["modes/modes_covered"]["values"] == [8, 2, 8, 1]
+    assert pooled["modes/modes_covered"]["mean"] == 4.75 and pooled["runs"] == 4
+    assert pooled["all modes"] == {"seeds": 2, "of": 4} and pooled["all modes, HQ >= 80%"] == {"seeds": 1, "of": 2}
+    with pytest.raises(SystemExit, match="is the summary this sweep writes"):
+        sweep.main([*args, "--merge", str(tmp_path / "runs" / "summary.json")])
+    with pytest.raises(SystemExit, match="not a sweep summary"):
+        sweep.main([*args, "--merge", str(tmp_path / "missing.json")])
+
+
 def test_tables_at_an_earlier_step_read_that_steps_evaluation(tmp_path):
     run = tmp_path / "ring" / "seed0"
     write_evaluations(run, [{"step": 5, "d_loss": 1.0},
@@ -84,5 +105,6 @@ def test_tables_at_an_earlier_step_read_that_steps_evaluation(tmp_path):
                        "--table_only", "--at_step", "5"]) == 0
     summary = json.loads((tmp_path / "summary_step5.json").read_text())
     assert summary["steps"] == 5 and summary["summary"]["ring"]["modes/modes_covered"]["values"] == [3]
-    with pytest.raises(SystemExit):
-        sweep.parse_args(["--configs", "ring", "--steps", "10", "--at_step", "5"])
+    for option in (["--at_step", "5"], ["--merge", "summary.json"]):
+        with pytest.raises(SystemExit):
+            sweep.parse_args(["--configs", "ring", "--steps", "10", *option])
