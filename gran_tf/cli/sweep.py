@@ -7,11 +7,13 @@ Every run is an ordinary run directory (``<out>/<config>/seed<k>``, resumable; i
 ``seed<k>.log`` beside it) trained with
 ``Trainer.eval_every = steps`` so that the final evaluation lands in its metrics.jsonl; the
 table shows mean ± standard error over seeds of each metric's final value, the same step
-budget for every config. ``--gin_param`` bindings apply to every run. ``--first_seed`` adds seeds
-to an existing sweep: ``--first_seed 5 --seeds 5`` runs seeds 5-9 beside seeds 0-4 in the same
-``--out``, and ``--table_only --seeds 10`` then tabulates all ten; where the earlier seeds' run directories were
-not kept, ``--table_only --first_seed 5 --seeds 5 --merge <their summary.json>`` pools them from
-their summary. Per-seed values in the summary are listed in seed order.
+budget for every config. ``--gin_param`` bindings apply to every run.
+
+``--first_seed`` adds seeds to an existing sweep: ``--first_seed 5 --seeds 5`` runs seeds 5-9
+beside seeds 0-4 in the same ``--out``, and ``--table_only --seeds 10`` then tabulates all ten.
+Where the earlier seeds' run directories were not kept, ``--table_only --first_seed 5 --seeds 5
+--merge <their summary.json>`` pools them from their summary. Per-seed values in a summary are
+listed in seed order.
 """
 import argparse
 import concurrent.futures
@@ -147,6 +149,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if (args.at_step is not None or args.merge) and not args.table_only:
         parser.error("--at_step and --merge need --table_only")
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error("--seeds must be at least 1 and --first_seed at least 0")
     return args
 
 

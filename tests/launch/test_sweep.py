@@ -105,6 +105,6 @@ def test_tables_at_an_earlier_step_read_that_steps_evaluation(tmp_path):
                        "--table_only", "--at_step", "5"]) == 0
     summary = json.loads((tmp_path / "summary_step5.json").read_text())
     assert summary["steps"] == 5 and summary["summary"]["ring"]["modes/modes_covered"]["values"] == [3]
-    for option in (["--at_step", "5"], ["--merge", "summary.json"]):
+    for option in (["--at_step", "5"], ["--merge", "summary.json"], ["--seeds", "0"], ["--first_seed", "-1"]):
         with pytest.raises(SystemExit):
             sweep.parse_args(["--configs", "ring", "--steps", "10", *option])
