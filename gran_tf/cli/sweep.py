@@ -156,7 +156,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    jobs = [(c, s) for c in args.configs for s in range(args.first_seed, args.first_seed + args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(c, s) for c in args.configs for s in seeds]
     evaluations = {}
     failed = []
     if args.table_only:
@@ -171,7 +172,7 @@ def main(argv=None):
             evaluations[config, seed] = evaluation
             if code != 0:
                 failed.append(f"{config}/seed{seed}")
-    results = {c: [evaluations[c, s] for cc, s in jobs if cc == c] for c in args.configs}
+    results = {c: [evaluations[c, s] for s in seeds] for c in args.configs}
     keys = [k for m in args.metrics for k in TABLE_KEYS.get(m, [])]
     counts = {k: v for m in args.metrics for k, v in SEED_COUNTS.get(m, {}).items()}
     suffix = "" if args.at_step is None else f"_step{args.at_step}"
@@ -181,12 +182,11 @@ def main(argv=None):
     earlier = load_summary(args.merge) if args.merge else None
     markdown, summary = table(results, keys, counts, earlier)
     steps = args.steps if args.at_step is None else args.at_step
-    seeds = f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}"
-    seeds += f" and those of {args.merge}" if args.merge else ""
-    print(f"\n{steps} steps per run, mean ± s.e. over {seeds}\n\n{markdown}")
+    over = f"seeds {seeds[0]}-{seeds[-1]}" + (f" and those of {args.merge}" if args.merge else "")
+    print(f"\n{steps} steps per run, mean ± s.e. over {over}\n\n{markdown}")
     os.makedirs(args.out, exist_ok=True)
     with open(written, "w", encoding="utf-8") as f:
-        json.dump({"steps": steps, "seeds": [args.first_seed, args.first_seed + args.seeds - 1],
+        json.dump({"steps": steps, "seeds": [seeds[0], seeds[-1]],
                    "merged": args.merge, "metrics": args.metrics, "summary": summary, "failed": failed},
                   f, indent=2)
     with open(os.path.join(args.out, f"summary{suffix}.md"), "w", encoding="utf-8") as f:
