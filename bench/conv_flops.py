@@ -96,7 +96,7 @@ def profiler_step_flops(trainer):
     it calls (each counted once)."""
     import tensorflow as tf
 
-    graph = trainer._train_step.get_concrete_function(trainer._next_batches()).graph
+    graph = trainer._train_step.get_concrete_function(next(trainer._current_iterator())).graph
     seen, total, graphs = set(), 0, [graph]
     while graphs:
         g = graphs.pop()

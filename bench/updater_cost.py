@@ -82,7 +82,7 @@ def seconds_per_step(trainer, steps):
 
 def step_tensor_mib(trainer):
     """Σ over the traced step's ops (nested function graphs included) of their outputs' sizes."""
-    graph = trainer._train_step.get_concrete_function(trainer._next_batches()).graph
+    graph = trainer._train_step.get_concrete_function(next(trainer._current_iterator())).graph
     graphs, seen, total = [graph], set(), 0
     while graphs:
         g = graphs.pop()

@@ -1,4 +1,9 @@
-"""The training loop: a custom ``strategy.run`` loop around an updater (not Keras ``fit``).
+"""The Trainer: the controller of a ``GANModel`` for the CLI and gin.
+
+It does what Keras ``fit`` lacks for a research run: claiming and locking the run directory,
+stopping at an exact step on SIGTERM/SIGINT with a checkpoint, the data iterator in the
+checkpoint, multi-worker agreement, logging, samples and evaluation between loops. Each step is
+``GANModel.update`` (the model's ``train_step``), run by ``strategy.run`` as ``fit`` runs it.
 
 Models, optimizers, the step counter, the checkpoint and the distributed dataset are all
 created inside ``strategy.scope()``. Randomness comes from stateless draws keyed by
@@ -20,7 +25,7 @@ import tensorflow as tf
 import tqdm
 
 from gran_tf import data as gdata
-from gran_tf import run_record, storage
+from gran_tf import run_record, settings, storage
 from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import run_metrics
@@ -30,16 +35,17 @@ from gran_tf.training import summaries
 from gran_tf.training.preemption import stop_requests
 from gran_tf.training.losses import NonSaturating
 from gran_tf.training.updaters.alternating import Alternating
-from gran_tf.training.updaters.base import GANState
+from gran_tf.training.gan_model import GANModel, group_batches
 
 
 def integer_setting(name, value, minimum=None):
     """``Trainer.<name>`` as an int, or a ConfigError saying what is wrong with it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or value != int(value):
-        raise ConfigError(f"Trainer.{name} must be an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"Trainer.{name} must be >= {minimum}, got {value!r}")
-    return int(value)
+    return settings.integer_setting(f"Trainer.{name}", value, minimum)
+
+
+def instance(factory):
+    """An optimizer given as an instance, a name, or a class (gin: ``@keras.optimizers.Adam``)."""
+    return factory() if isinstance(factory, type) else factory
 
 
 def recover_checkpoint_state(ckpt_dir):
@@ -104,8 +110,9 @@ def set_seeds(seed):
 class Trainer:
     """Trains ``generator`` against ``discriminator`` on batches of the named ``dataset``.
 
-    ``generator``/``discriminator`` are model classes (gin: ``@GRANGenerator``), called
-    with the dataset's ``image_shape``; ``g_optimizer``/``d_optimizer`` optimizer classes.
+    ``generator``/``discriminator`` are model classes (gin: ``@GRANGenerator``), called with the
+    dataset's ``image_shape``, or built networks; ``g_optimizer``/``d_optimizer`` optimizer
+    classes, names or instances. ``self.gan`` is the ``GANModel`` it trains.
     """
 
     def __init__(self, model_dir, dataset=gin.REQUIRED, generator=gin.REQUIRED,
@@ -148,7 +155,7 @@ class Trainer:
         set_seeds(self.seed)
         self._build_state(generator, discriminator, loss or NonSaturating(), g_optimizer, d_optimizer)
         # Built now so that missing data or a bad shape fails before anything is written.
-        self._batches = self.data.make_dataset(self.batch_size, self.seed)
+        self._batches = self._grouped_batches()
         self._iterator = None
         self._check_generator_output()
         self.record = run_record.for_training(self.data, self.seed, self.generator, self.discriminator,
@@ -160,11 +167,11 @@ class Trainer:
 
     @property
     def generator(self):
-        return self.state.generator
+        return self.gan.generator
 
     @property
     def discriminator(self):
-        return self.state.discriminator
+        return self.gan.discriminator
 
     def _check_intervals(self):
         """Logging, samples, checkpoints and evaluation happen between loops of steps_per_loop."""
@@ -174,24 +181,23 @@ class Trainer:
                                   f"Trainer.steps_per_loop ({self.steps_per_loop}): I/O happens between loops")
 
     def _build_state(self, generator, discriminator, loss, g_optimizer, d_optimizer):
-        """The networks, the optimizers with their slots, the step counter and the checkpoint of
-        them all, built under the strategy and the precision policy."""
+        """The GANModel (networks, step counter), its optimizers with their slots, and the
+        checkpoint of them all, built under the strategy and the precision policy."""
         with self.strategy.scope(), dtype_policy(self.precision):
-            self.state = GANState(
-                generator=build_model(generator, self.spec, self.dataset_name),
-                discriminator=build_model(discriminator, self.spec, self.dataset_name),
-                g_optimizer=g_optimizer(), d_optimizer=d_optimizer(),
-                loss=loss, global_batch_size=self.batch_size, seed=self.seed)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self._build_optimizers()
+            self.gan = GANModel(build_model(generator, self.spec, self.dataset_name),
+                                build_model(discriminator, self.spec, self.dataset_name),
+                                updater=self.updater, loss=loss, seed=self.seed)
+            self.gan.compile(g_optimizer=instance(g_optimizer), d_optimizer=instance(d_optimizer),
+                             steps_per_execution=self.steps_per_loop, jit_compile=self.jit_compile)
+            self.step = self.gan.step
             self.checkpoint = network_checkpoint(
-                self.state.generator, self.state.discriminator, step=self.step,
-                g_optimizer=self.state.g_optimizer, d_optimizer=self.state.d_optimizer)
+                self.generator, self.discriminator, step=self.step,
+                g_optimizer=self.gan.g_optimizer, d_optimizer=self.gan.d_optimizer)
 
-    def _build_optimizers(self):
-        # Slot variables must exist before a checkpoint restore can fill them.
-        self.state.g_optimizer.build(self.generator.trainable_variables)
-        self.state.d_optimizer.build(self.discriminator.trainable_variables)
+    @property
+    def state(self):
+        """What the updater acts on (networks, optimizers, loss, global batch, seed)."""
+        return self.gan.gan_state(self.batch_size)
 
     def _check_generator_output(self):
         z = tf.zeros([1, *self.generator.z_shape])
@@ -200,36 +206,34 @@ class Trainer:
             raise ConfigError(f"generator makes {shape} samples but the dataset has shape {tuple(self.spec.shape)}")
 
     def _distributed_step(self, batches):
-        step = self.step.read_value()
-        per_replica = self.strategy.run(lambda b: self.updater.step(self.state, b, step), args=(batches,))
-        self.step.assign_add(1)
-        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                for k, v in per_replica.items()}
+        """``GANModel.update`` in every replica, as ``fit`` runs ``train_step``; its metrics are
+        already summed over the replicas, so any replica's are the step's."""
+        per_replica = self.strategy.run(self.gan.update, args=(batches,))
+        return {k: self.strategy.experimental_local_results(v)[0] for k, v in per_replica.items()}
 
     def _distributed_loop(self, iterator, num_steps):
         """``num_steps`` (>= 1) training steps in one call, an in-graph loop over the distributed
         iterator (as Orbit and Keras' steps_per_execution do); returns the last step's metrics."""
-        metrics = self._train_step(self._batches_from(iterator))
+        metrics = self._train_step(next(iterator))
         for _ in tf.range(num_steps - 1):
-            metrics = self._train_step(self._batches_from(iterator))
+            metrics = self._train_step(next(iterator))
         return metrics
-
-    def _batches_from(self, iterator):
-        return tuple(next(iterator) for _ in range(self.updater.batches_per_step))
 
     def _current_iterator(self):
         if self._iterator is None:
             self._iterator = self._make_iterator()
         return self._iterator
 
-    def _next_batches(self):
-        return self._batches_from(self._current_iterator())
-
     def _run_steps(self, n):
         """n training steps: one call per step when steps_per_loop is 1, else one in-graph loop."""
         if self.steps_per_loop == 1:
-            return self._train_step(self._next_batches())
+            return self._train_step(next(self._current_iterator()))
         return self._train_loop(self._current_iterator(), tf.constant(n, tf.int64))
+
+    def _grouped_batches(self, start=0):
+        """The run's batches from batch ``start`` on, grouped as the updater takes them a step."""
+        batches = self.data.make_dataset(self.batch_size, self.seed, start=start)
+        return group_batches(batches, self.updater.batches_per_step)
 
     def _make_iterator(self):
         """The distributed batch iterator, positioned after the batches already consumed.
@@ -240,7 +244,7 @@ class Trainer:
         (``_checkpoint_iterator``); only where that is not possible do they read the skipped batches.
         """
         consumed = int(self.step.numpy()) * self.updater.batches_per_step
-        batches = self._batches if consumed == 0 else self.data.make_dataset(self.batch_size, self.seed, start=consumed)
+        batches = self._batches if consumed == 0 else self._grouped_batches(start=consumed)
         return iter(self.strategy.experimental_distribute_dataset(batches))
 
     def _checkpoint_iterator(self, manager):

@@ -2,16 +2,14 @@
 import gin
 import tensorflow as tf
 
-from gran_tf.errors import ConfigError
+from gran_tf.settings import integer_setting
 from gran_tf.training.updaters.base import Updater, d_step, g_step
 
 
 @gin.register
 class Alternating(Updater):
     def __init__(self, n_disc=1):
-        if int(n_disc) < 1:
-            raise ConfigError(f"n_disc must be >= 1, got {n_disc}")
-        self.n_disc = int(n_disc)
+        self.n_disc = integer_setting("Alternating.n_disc", n_disc, 1)
 
     @property
     def batches_per_step(self):

@@ -103,6 +103,7 @@ class Updater:
     """
 
     batches_per_step = 1
+    metric_names = ("d_loss", "g_loss")  # the keys of ``step``'s dict (GANModel's Keras metrics)
 
     def step(self, state, batches, step):
         raise NotImplementedError

@@ -255,6 +255,9 @@ def accumulator_primals(omega):
     return [w.value if isinstance(w, keras.Variable) else w for w in omega]
 
 
+DIAGNOSTICS = ("brc/cos_to_plain", "brc/response_ratio")
+
+
 def response_diagnostics(direct, total):
     """cos(dF/dθ, ∇_θ ℓ_G) and ‖response‖ / ‖∇_θ ℓ_G‖ of the global gradients (``total`` = dF/dθ,
     response = direct − total), each divided by the number of replicas (the trainer sums metrics
@@ -265,7 +268,7 @@ def response_diagnostics(direct, total):
     replicas = tf.cast(num_replicas(), total[0].dtype)
     cos = tf.math.divide_no_nan(inner_product(total, direct), norm(total) * norm(direct))
     ratio = tf.math.divide_no_nan(norm(response), norm(direct))
-    return {"brc/cos_to_plain": cos / replicas, "brc/response_ratio": ratio / replicas}
+    return dict(zip(DIAGNOSTICS, (cos / replicas, ratio / replicas)))
 
 
 def woodbury_response(tape, losses_fn, d_terms, theta, omega, g_omega_G, damping, rank):
@@ -378,6 +381,10 @@ class BRC(Updater):
                               f"one of {LOOK_AHEAD_MOMENTS}, got {look_ahead_optimizer!r}, {look_ahead_moments!r}")
         self.look_ahead_optimizer, self.look_ahead_moments = look_ahead_optimizer, look_ahead_moments
         self._warned_zero_sum = False
+
+    @property
+    def metric_names(self):
+        return ("d_loss", "g_loss") + (DIAGNOSTICS if self.diagnostics else ())
 
     @property
     def batches_per_step(self):
