@@ -262,6 +262,16 @@ class RunDir:
             return None
         return json.loads(storage.read_text(path))
 
+    def export_networks(self, generator, discriminator, step):
+        """export/{generator,discriminator}.keras (each written whole, then renamed) and
+        export.json, the step they were trained to."""
+        storage.makedirs(self.export_dir)
+        for name, model in (("generator", generator), ("discriminator", discriminator)):
+            path = os.path.join(self.export_dir, f"{name}.keras")
+            model.save(path + ".tmp.keras")
+            storage.rename(path + ".tmp.keras", path)
+        self.write_json(os.path.join("export", "export.json"), {"step": int(step)})
+
     def write_operative_config(self, text):
         self._write_text("operative_config.gin", text)
 

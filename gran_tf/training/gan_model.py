@@ -138,6 +138,7 @@ class GANModel(keras.Model):
     def _build_networks(self):
         if not self.generator.built or not self.discriminator.built:
             self.discriminator(self.generator(tf.zeros([1, *self.z_shape])))
+        self.built = True
 
     @property
     def metrics(self):
@@ -155,8 +156,11 @@ class GANModel(keras.Model):
         the replicas."""
         batches = as_pairs(data, self.updater.batches_per_step)
         state = self.gan_state(global_batch_size(batches[0][0]))
-        metrics = self.updater.step(state, batches, tf.identity(self.step.value))
-        self.step.assign_add(1)
+        # Every state change waits for the data: the call that finds a finite dataset's end must
+        # not advance the step counter or the optimizers' iterations (which nothing else orders).
+        with tf.control_dependencies([t for t in tf.nest.flatten(batches) if t is not None]):
+            metrics = self.updater.step(state, batches, tf.identity(self.step.value))
+            self.step.assign_add(1)
         return replica_sum(metrics)
 
     def train_step(self, data):
@@ -177,11 +181,11 @@ class GANModel(keras.Model):
             x = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
             if shuffle:
                 x = x.shuffle(len(x), seed=self.seed, reshuffle_each_iteration=True)
-            x, y = x.batch(batch_size or 32, drop_remainder=True), None
-            batch_size = None
+            x, y, batch_size = x.batch(batch_size or 32, drop_remainder=True), None, None
         if count > 1:
             if not isinstance(x, tf.data.Dataset):
                 raise ConfigError(f"{type(self.updater).__name__} takes {count} batches a step: give fit a "
                                   "tf.data.Dataset or an array")
             x = group_batches(x, count)
-        return super().fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle, **kwargs)
+        # A dataset comes in its own order (Keras would only warn about shuffle).
+        return super().fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, **kwargs)

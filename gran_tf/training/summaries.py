@@ -1,5 +1,6 @@
 """What the trainer shows in TensorBoard and in ``samples/``: image grids, GRAN canvases,
 scatter plots of point samples over the data."""
+import dataclasses
 import math
 import os
 
@@ -7,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from gran_tf import storage
-from gran_tf.eval import plots
+from gran_tf.eval import plots, run_metrics
 from gran_tf.eval.modes import assign_modes
 
 _N_POINTS = 2500  # points drawn for scatter plots (the VEEGAN/PacGAN evaluation size)
@@ -28,53 +29,87 @@ def grid_of(images, output):
     return plots.image_grid(images, nrow=int(math.ceil(math.sqrt(len(images)))))
 
 
-def point_samples(trainer, n=_N_POINTS):
-    z = tf.random.stateless_normal([n, *trainer.generator.z_shape], [trainer.seed, 2**31 - 2])
-    fake = np.asarray(generate(trainer.generator, z))
-    mixture = trainer.data.mixture()
-    real, _ = mixture.sample(n, seed=trainer.seed)
+@dataclasses.dataclass
+class SampleSource:
+    """What sample pictures are drawn from: the generator, its run's data record (None: data
+    known only as images), seed and run directory; ``n_samples`` images in a grid."""
+
+    generator: object
+    data: object
+    seed: int
+    run_dir: object
+    n_samples: int = 64
+
+    @property
+    def points(self):
+        return self.data is not None and self.data.spec.kind == "points"
+
+    def fixed_z(self):
+        """The grid's latents: the same at every step of a run."""
+        return tf.random.stateless_normal([self.n_samples, *self.generator.z_shape], [self.seed, 2**31 - 1])
+
+
+def point_samples(source, n=_N_POINTS):
+    z = tf.random.stateless_normal([n, *source.generator.z_shape], [source.seed, 2**31 - 2])
+    fake = np.asarray(generate(source.generator, z))
+    mixture = source.data.mixture()
+    real, _ = mixture.sample(n, seed=source.seed)
     return fake, np.asarray(real), mixture.means
 
 
-def write_samples(trainer, step):
+def write_samples(source, step):
     """Logs samples at ``step``: a grid (images), or a scatter over the data and the points
     themselves (``samples/points_<step>.npy``, for density plots)."""
-    if trainer.spec.kind == "points":
-        fake, real, means = point_samples(trainer)
+    if source.points:
+        fake, real, means = point_samples(source)
         image = plots.figure_to_rgb(plots.scatter_over_data_figure(fake, real, means))
         tf.summary.image("samples", image[None], step=step)
-        record_mode_occupancy(trainer, step, fake, means)
-        storage.save_with(lambda f: np.save(f, fake), os.path.join(trainer.run_dir.samples_dir, f"points_{step:08d}.npy"))
+        record_mode_occupancy(source, step, fake, means)
+        storage.save_with(lambda f: np.save(f, fake), os.path.join(source.run_dir.samples_dir, f"points_{step:08d}.npy"))
         return
-    output = getattr(trainer.generator, "out_activation", "sigmoid")
-    z = trainer.fixed_z()
-    if hasattr(trainer.generator, "steps"):  # GRAN: the canvas after each drawing step t
-        images, canvases = generate(trainer.generator, z, return_canvases=True)
+    output = getattr(source.generator, "out_activation", "sigmoid")
+    z = source.fixed_z()
+    if hasattr(source.generator, "steps"):  # GRAN: the canvas after each drawing step t
+        images, canvases = generate(source.generator, z, return_canvases=True)
         for t, canvas in enumerate(np.asarray(canvases), start=1):
             tf.summary.image(f"canvas/step_{t}", grid_of(canvas, output)[None], step=step)
     else:
-        images = generate(trainer.generator, z)
+        images = generate(source.generator, z)
     grid = grid_of(images, output)
     tf.summary.image("samples", grid[None], step=step)
-    plots.save_png(grid, os.path.join(trainer.run_dir.samples_dir, f"samples_{step:08d}.png"))
+    plots.save_png(grid, os.path.join(source.run_dir.samples_dir, f"samples_{step:08d}.png"))
 
 
-def record_mode_occupancy(trainer, step, fake, means):
+def record_mode_occupancy(source, step, fake, means):
     """Appends the fraction of samples nearest each mode at ``step`` to mode_occupancy.jsonl
     (the data of the mode-hopping plot)."""
-    nearest, _ = assign_modes(fake, means, trainer.data.mixture().std)
+    nearest, _ = assign_modes(fake, means, source.data.mixture().std)
     occupancy = np.bincount(nearest, minlength=len(means)) / len(nearest)
-    trainer.run_dir.append_record(OCCUPANCY_FILE, {"step": step, "occupancy": occupancy.tolist()})
+    source.run_dir.append_record(OCCUPANCY_FILE, {"step": step, "occupancy": occupancy.tolist()})
 
 
-def save_final_plot(trainer):
+def save_final_plot(source):
     """The end-of-run pictures of point data: samples over the data (final.png) and the mode
     occupancy over training (mode_occupancy.png, where mode hopping shows)."""
-    if trainer.spec.kind != "points":
+    if not source.points:
         return None
-    fake, real, means = point_samples(trainer)
-    records = trainer.run_dir.read_records(OCCUPANCY_FILE)
+    fake, real, means = point_samples(source)
+    records = source.run_dir.read_records(OCCUPANCY_FILE)
     if records:
         plots.mode_occupancy_plot([r["occupancy"] for r in records], [r["step"] for r in records],
-                                  os.path.join(trainer.run_dir.samples_dir, "mode_occupancy.png"))
-    return plots.scatter_over_data(fake, real, means, path=os.path.join(trainer.run_dir.samples_dir, "final.png"))
+                                  os.path.join(source.run_dir.samples_dir, "mode_occupancy.png"))
+    return plots.scatter_over_data(fake, real, means, path=os.path.join(source.run_dir.samples_dir, "final.png"))
+
+
+def evaluate_and_record(generator, data, seed, metrics, step, n_samples=None, run_dir=None):
+    """A training-time evaluation of ``generator`` on its run's ``data``: the values, as
+    TensorBoard scalars ``eval/<name>`` and (with ``run_dir``) a metrics.jsonl record naming the
+    judging networks."""
+    ctx = run_metrics.EvalContext(generator, data, seed=seed, n_samples=n_samples)
+    values = run_metrics.evaluate(ctx, metrics)
+    for k, v in values.items():
+        tf.summary.scalar(f"eval/{k}", v, step=step)
+    if run_dir is not None:
+        networks = {"networks": ctx.networks} if ctx.networks else {}
+        run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}, **networks})
+    return values

@@ -295,8 +295,13 @@ class Trainer:
             metrics, done = self._run_steps(chunk), done + chunk
         return {k: float(v) for k, v in metrics.items()}
 
+    @property
+    def samples(self):
+        """Where the run's sample pictures come from (``summaries.SampleSource``)."""
+        return summaries.SampleSource(self.generator, self.data, self.seed, self.run_dir, self.n_samples)
+
     def fixed_z(self):
-        return tf.random.stateless_normal([self.n_samples, *self.generator.z_shape], [self.seed, 2**31 - 1])
+        return self.samples.fixed_z()
 
     def train(self, config_str, operative_config_fn=gin.operative_config_str):
         """The full run: claim the run dir, resume, train with logging, checkpoints, export.
@@ -346,7 +351,7 @@ class Trainer:
         writer.flush()
         if writes:
             self.export()
-            summaries.save_final_plot(self)
+            summaries.save_final_plot(self.samples)
         return {k: float(v) for k, v in metrics.items()}
 
     def _hooks(self, progress, best_manager):
@@ -355,7 +360,7 @@ class Trainer:
         writes = self.role.writes
         hooks = [Hook(self.log_every, lambda step, metrics: self._log(step, metrics, progress))]
         if writes:
-            hooks.append(Hook(self.sample_every, lambda step, _: summaries.write_samples(self, step)))
+            hooks.append(Hook(self.sample_every, lambda step, _: summaries.write_samples(self.samples, step)))
         hooks.append(Hook(self.checkpoint_every, self._checkpoint))
         if writes and self.eval_every:
             hooks.append(Hook(self.eval_every, lambda step, _: self._evaluate(step, best_manager)))
@@ -444,12 +449,8 @@ class Trainer:
 
     def _evaluate(self, step, best_manager):
         """Training-time evaluation: metrics to TensorBoard and metrics.jsonl, best checkpoint kept."""
-        ctx = run_metrics.EvalContext(self.generator, self.data, seed=self.seed, n_samples=self.eval_samples)
-        values = run_metrics.evaluate(ctx, self.eval_metrics)
-        for k, v in values.items():
-            tf.summary.scalar(f"eval/{k}", v, step=step)
-        networks = {"networks": ctx.networks} if ctx.networks else {}
-        self.run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}, **networks})
+        values = summaries.evaluate_and_record(self.generator, self.data, self.seed, self.eval_metrics, step,
+                                               n_samples=self.eval_samples, run_dir=self.run_dir)
         if self.best.improved(values, step):
             best_manager.save(checkpoint_number=step)
             self.run_dir.write_json("best.json", self.best.as_dict())
@@ -470,12 +471,7 @@ class Trainer:
 
     def export(self):
         """export/{generator,discriminator}.keras and export.json (the step they were trained to)."""
-        storage.makedirs(self.run_dir.export_dir)
-        for name, model in (("generator", self.generator), ("discriminator", self.discriminator)):
-            path = os.path.join(self.run_dir.export_dir, f"{name}.keras")
-            model.save(path + ".tmp.keras")
-            storage.rename(path + ".tmp.keras", path)
-        self.run_dir.write_json(os.path.join("export", "export.json"), {"step": int(self.step.numpy())})
+        self.run_dir.export_networks(self.generator, self.discriminator, int(self.step.numpy()))
 
 
 class BestTracker:

@@ -54,7 +54,7 @@ def test_a_run_on_ram_trains_resumes_and_evaluates_like_one_on_disk(ram_dir, tmp
     assert [r["step"] for r in resumed.run_dir.read_metrics()] == [2, 3, 4, 6]
     assert len(json.loads(storage.read_text(f"{ram_dir}/versions.json"))["starts"]) == 2
     points = np.load(io.BytesIO(storage.read_bytes(f"{ram_dir}/samples/points_00000006.npy")))
-    np.testing.assert_array_equal(points, summaries.point_samples(resumed)[0])
+    np.testing.assert_array_equal(points, summaries.point_samples(resumed.samples)[0])
     run = load_run(ram_dir, checkpoint=3)  # evaluation reads the run back from the store
     assert run.step == 3 and run.record.data.name == "ring"
 

@@ -7,8 +7,6 @@ import tensorflow as tf
 from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.training.trainer import Trainer
-from gran_tf.training.updaters import BRC, Alternating, Proximal, Unrolled
-from gran_tf.training.updaters.brc import lwcl_brc
 
 STEPS = 2
 # GRAN's f and g keep per-replica BN statistics (no cross-replica sync inside a while loop), so
@@ -17,27 +15,6 @@ DCGAN_MNIST = ["Trainer.batch_size = 8", "Trainer.generator = @DCGANGenerator", 
                "DCGANGenerator.z_dim = 3", "DCGANDiscriminator.kernels = (2, 4)", "DCGANDiscriminator.hidden = 3",
                "Trainer.g_optimizer = @g/keras.optimizers.SGD", "Trainer.d_optimizer = @d/keras.optimizers.SGD",
                "g/keras.optimizers.SGD.learning_rate = 0.05", "d/keras.optimizers.SGD.learning_rate = 0.05"]
-# name -> (updater factory, D optimizer steps per training step)
-UPDATERS = {
-    "alternating": (lambda: Alternating(), 1),
-    "unrolled": (lambda: Unrolled(steps=2, inner_optimizer="sgd"), 1),
-    "unrolled_sequential": (lambda: Unrolled(steps=2, inner_optimizer="sgd", objective="generator",
-                                             simultaneous=False), 1),
-    "proximal": (lambda: Proximal(steps=2, prox_weight=2.0), 1),
-    # CG with λ = 0.1 keeps float32 rounding well below the tolerance; Neumann shares its
-    # Hessian-vector products and mixed product, so it is covered by the cg case.
-    **{f"brc_{name}": (lambda h=hessian, p=proximal: BRC(hessian=h, inner_steps=2, damping=0.1, solver_iters=3,
-                                                         proximal=Proximal(steps=2, prox_weight=2.0) if p else None), 2)
-       for name, hessian, proximal in [("outer_product", "outer_product", False), ("woodbury", "woodbury", False),
-                                       ("cg", "cg", False), ("outer_product_proximal", "outer_product", True)]},
-    # BRC as its authors run it: 1 committed D step + 2 look-ahead steps (their step count
-    # committed, so 3 D optimizer iterations per step); ε large enough to matter
-    "brc_lwcl": (lambda: lwcl_brc(look_ahead_steps=2, epsilon=1e-3, look_ahead_optimizer="sgd"), 3),
-    "brc_lwcl_clip": (lambda: lwcl_brc(look_ahead_steps=None, inner_steps=2, coefficient_clip=0.1), 2),
-    "brc_lwcl_look_ahead_only": (lambda: lwcl_brc(look_ahead_steps=2, look_ahead_optimizer="sgd", response=False), 3),
-}
-
-
 def assert_mirrored_equals_single(make, weights, d_steps):
     """``make(name, **trainer_kwargs)`` builds a fresh Trainer; trains one on one device and one
     mirrored over two CPUs for STEPS steps and compares losses and weights."""
@@ -59,9 +36,8 @@ def assert_mirrored_equals_single(make, weights, d_steps):
         assert int(trainer.state.g_optimizer.iterations.numpy()) == STEPS
 
 
-@pytest.mark.parametrize("name", list(UPDATERS))
-def test_every_updater_mirrored_over_two_cpus_equals_one_device(sgd_ring_trainer, weights, name):
-    make_updater, d_steps = UPDATERS[name]
+def test_every_updater_mirrored_over_two_cpus_equals_one_device(sgd_ring_trainer, weights, updater_case):
+    make_updater, d_steps = updater_case
     assert_mirrored_equals_single(lambda run, **kw: sgd_ring_trainer(run, updater=make_updater(), **kw), weights, d_steps)
 
 

@@ -67,7 +67,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, weights):
     # The points behind each sample picture are kept, and they are the samples of that step.
     points = np.load(second.run_dir.join("samples", "points_00000006.npy"))
     assert points.shape == (2500, 2)
-    np.testing.assert_array_equal(points, summaries.point_samples(second)[0])
+    np.testing.assert_array_equal(points, summaries.point_samples(second.samples)[0])
 
 
 def test_a_run_dir_of_another_config_is_refused_untouched(tmp_path):
