@@ -107,7 +107,8 @@ class RunDirectory(keras.callbacks.Callback):
     """Makes ``directory`` a gran_tf run directory of the GAN trained on ``data`` (a built-in
     dataset's name or a ``DataRecord``): claimed and locked while training (a directory of
     another run is refused), ``run.json`` and ``config.gin`` (the run's identity),
-    ``versions.json``, the epoch logs in ``metrics.jsonl`` by step, and at the end
+    ``versions.json``, the epoch logs (losses; evaluations come from ``Evaluate``) in
+    ``metrics.jsonl`` by step, and at the end
     ``export/{generator,discriminator}.keras``. ``gran-evaluate``, ``gran-battle`` and
     ``gran-sample`` then work on it as on a run of ``gran-train``."""
 
@@ -136,7 +137,8 @@ class RunDirectory(keras.callbacks.Callback):
         self.run_dir.rewind_history(step, ("metrics.jsonl", summaries.OCCUPANCY_FILE))
 
     def on_epoch_end(self, epoch, logs=None):
-        values = {k: float(v) for k, v in (logs or {}).items()}
+        # Evaluations are recorded by Evaluate(directory=...), with the networks that judged them.
+        values = {k: float(v) for k, v in (logs or {}).items() if not k.startswith("eval/")}
         self.run_dir.append_metrics({"step": int(self.model.step.numpy()), "epoch": epoch + 1, **values})
         self.run_dir.renew_lock()
 
