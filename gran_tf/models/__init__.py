@@ -7,6 +7,7 @@ batch to logits of shape [B].
 from gran_tf.errors import ConfigError
 from gran_tf.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gran_tf.models.gran import GRANGenerator, gran_architecture
+from gran_tf.models.logits import Logits
 from gran_tf.models.lstm import LSTMGenerator
 from gran_tf.models.mlp import MLPDiscriminator, MLPGenerator
 
@@ -23,5 +24,5 @@ def output_range(generator):
     return OUTPUT_RANGES[activation]
 
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "GRANGenerator", "LSTMGenerator",
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "GRANGenerator", "LSTMGenerator", "Logits",
            "MLPDiscriminator", "MLPGenerator", "OUTPUT_RANGES", "gran_architecture", "output_range"]

@@ -46,11 +46,12 @@ class _EveryEpochs(keras.callbacks.Callback):
 class SampleGrid(_EveryEpochs):
     """A grid of ``n`` samples of fixed latents (GRAN: and its canvas after each drawing step) as
     ``samples/samples_<step>.png`` under ``directory`` and, with ``log_dir``, as TensorBoard
-    images; for point data (``data`` a point set), the scatter over the data and the points."""
+    images; for point data (``data`` a point set), the scatter over the data and the points.
+    ``output="tanh"`` shows [-1, 1] images of a generator without gran_tf's ``out_activation``."""
 
-    def __init__(self, directory, every=1, n=64, data=None, log_dir=None):
+    def __init__(self, directory, every=1, n=64, data=None, log_dir=None, output=None):
         super().__init__(every)
-        self.run_dir, self.data = RunDir(directory), data_record(data)
+        self.run_dir, self.data, self.output = RunDir(directory), data_record(data), output
         self.n = integer_setting("SampleGrid.n", n, 1)
         self.log_dir, self._writer = log_dir, None
 
@@ -60,7 +61,7 @@ class SampleGrid(_EveryEpochs):
     def on_epoch_end(self, epoch, logs=None):
         if self.due(epoch):
             gan = self.model
-            source = summaries.SampleSource(gan.generator, self.data, gan.seed, self.run_dir, self.n)
+            source = summaries.SampleSource(gan.generator, self.data, gan.seed, self.run_dir, self.n, self.output)
             with self._writer.as_default():
                 summaries.write_samples(source, self.step)
 
@@ -126,15 +127,28 @@ class RunDirectory(keras.callbacks.Callback):
         run_record.check_output_range(record)
         return record
 
-    def on_train_begin(self, logs=None):
+    def set_model(self, model):
+        """Claims the directory as soon as fit hands over the model, before any other callback
+        (TensorBoard creates its folders here) can write into it."""
+        super().set_model(model)
+        self.claim()
+
+    def claim(self):
         record = self.record()
         identity = {k: v for k, v in record.to_dict().items() if k != "versions"}
         self.run_dir.claim("# a GANModel.fit run: its record without versions\n" + json.dumps(identity, indent=1) + "\n")
         if self.run_dir.read_json(run_record.RECORD_FILE) is None:
             run_record.write(self.run_dir, record)
-        step = int(self.model.step.numpy())
-        self.run_dir.record_start(step)
-        self.run_dir.rewind_history(step, ("metrics.jsonl", summaries.OCCUPANCY_FILE))
+        self._started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """At the first epoch, after every callback's on_train_begin (BackupAndRestore restores
+        there): the start's versions, and the history after the restored step dropped."""
+        if not self._started:
+            step = int(self.model.step.numpy())
+            self.run_dir.record_start(step)
+            self.run_dir.rewind_history(step, ("metrics.jsonl", summaries.OCCUPANCY_FILE))
+            self._started = True
 
     def on_epoch_end(self, epoch, logs=None):
         # Evaluations are recorded by Evaluate(directory=...), with the networks that judged them.

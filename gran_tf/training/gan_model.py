@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from gran_tf.errors import ConfigError
+from gran_tf.models.logits import as_logits
 from gran_tf.settings import integer_setting
 from gran_tf.training.losses import NonSaturating
 from gran_tf.training.updaters.alternating import Alternating
@@ -136,8 +137,12 @@ class GANModel(keras.Model):
             d_optimizer.build(self.discriminator.trainable_variables)
 
     def _build_networks(self):
-        if not self.generator.built or not self.discriminator.built:
-            self.discriminator(self.generator(tf.zeros([1, *self.z_shape])))
+        """Builds both networks on one latent; a discriminator with [B, 1] logits is seen
+        through ``Logits`` (the updaters and losses take logits of shape [B])."""
+        try:
+            self.discriminator = as_logits(self.discriminator, self.generator(tf.zeros([2, *self.z_shape])))
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         self.built = True
 
     @property

@@ -32,13 +32,19 @@ def grid_of(images, output):
 @dataclasses.dataclass
 class SampleSource:
     """What sample pictures are drawn from: the generator, its run's data record (None: data
-    known only as images), seed and run directory; ``n_samples`` images in a grid."""
+    known only as images), seed and run directory; ``n_samples`` images in a grid. ``output``:
+    the generator's output activation ("tanh": [-1, 1] images), default its ``out_activation``."""
 
     generator: object
     data: object
     seed: int
     run_dir: object
     n_samples: int = 64
+    output: str = None
+
+    @property
+    def output_activation(self):
+        return self.output or getattr(self.generator, "out_activation", None) or "sigmoid"
 
     @property
     def points(self):
@@ -67,7 +73,7 @@ def write_samples(source, step):
         record_mode_occupancy(source, step, fake, means)
         storage.save_with(lambda f: np.save(f, fake), os.path.join(source.run_dir.samples_dir, f"points_{step:08d}.npy"))
         return
-    output = getattr(source.generator, "out_activation", "sigmoid")
+    output = source.output_activation
     z = source.fixed_z()
     if hasattr(source.generator, "steps"):  # GRAN: the canvas after each drawing step t
         images, canvases = generate(source.generator, z, return_canvases=True)

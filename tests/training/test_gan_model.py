@@ -10,6 +10,7 @@ import tensorflow as tf
 from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.errors import ConfigError
+from gran_tf.models import Logits
 from gran_tf.training.gan_model import GANModel, group_batches
 from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import Alternating, Unrolled
@@ -105,6 +106,15 @@ def small_keras_gan(updater=None, seed=1):
     gan = GANModel(generator, discriminator, updater=updater, seed=seed)
     gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
     return gan
+
+
+def test_a_dense_1_discriminator_gives_logits_of_shape_b():
+    gan = small_keras_gan()
+    assert isinstance(gan.discriminator, Logits) and gan.discriminator.network.name == "d"
+    assert gan.discriminator(np.zeros((5, 2), np.float32)).shape == (5,)
+    # Near-zero initial logits: ℓ_D ≈ 2 log 2 per example (a [B, 1] + [B] broadcast would give B times that).
+    history = gan.fit(np.zeros((16, 2), np.float32), batch_size=16, epochs=1, verbose=0)
+    assert abs(history.history["d_loss"][0] - 2 * np.log(2)) < 0.5
 
 
 def test_a_keras_sequential_gan_fits_unlabelled_batches_with_keras_callbacks(tmp_path):
