@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from absl import flags
 
+from gran_tf import random_streams
 from gran_tf.cli.common import absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval import plots
@@ -50,7 +51,8 @@ def write_canvases(run):
     """The drawing steps of FLAGS.n samples: row i holds sample i's canvases at t = 1..T."""
     if not hasattr(run.generator, "steps") or not FLAGS.out.endswith(".png"):
         raise ConfigError("--canvases needs a GRAN run and a .png --out")
-    z = tf.random.stateless_normal([FLAGS.n, *run.generator.z_shape], [FLAGS.seed, 0])
+    key = random_streams.key(FLAGS.seed, random_streams.SAMPLE_CLI)
+    z = tf.random.stateless_normal([FLAGS.n, *run.generator.z_shape], key)
     _, canvases = run.generator(z, training=False, return_canvases=True)  # [T, n, H, W, C]
     by_sample = np.swapaxes(np.asarray(canvases), 0, 1).reshape(-1, *canvases.shape[2:])
     plots.save_png(plots.image_grid(by_sample, nrow=run.generator.steps), FLAGS.out)

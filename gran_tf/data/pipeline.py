@@ -20,7 +20,7 @@ def check_split(split):
 
 
 def stream_seed(seed, split, stream):
-    """Stateless-RNG key [2] of one (seed, split, stream) triple."""
+    """Stateless-RNG key [2] of one (seed, split, stream) triple (words 0 .. 3 of ``random_streams``)."""
     return tf.constant([seed, len(SPLITS) * stream + SPLITS.index(split)], tf.int64)
 
 

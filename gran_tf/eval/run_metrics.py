@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from gran_tf import data as gdata
+from gran_tf import random_streams
 from gran_tf.errors import ConfigError
 from gran_tf.eval.features import SCORES
 
@@ -70,7 +71,7 @@ class EvalContext:
 
     def samples(self, n):
         """n generator samples from a seeded z (inference-mode BN), as NumPy."""
-        z = tf.random.stateless_normal([n, *self.generator.z_shape], [self.seed, 7])
+        z = tf.random.stateless_normal([n, *self.generator.z_shape], random_streams.key(self.seed, random_streams.EVALUATION))
         return np.concatenate([np.asarray(self.generator(z[i:i + _SAMPLE_BATCH], training=False))
                                for i in range(0, n, _SAMPLE_BATCH)])
 

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from gran_tf import storage
+from gran_tf import random_streams, storage
 from gran_tf.eval import plots, run_metrics
 from gran_tf.eval.modes import assign_modes
 
@@ -52,11 +52,13 @@ class SampleSource:
 
     def fixed_z(self):
         """The grid's latents: the same at every step of a run."""
-        return tf.random.stateless_normal([self.n_samples, *self.generator.z_shape], [self.seed, 2**31 - 1])
+        key = random_streams.key(self.seed, random_streams.SAMPLE_GRID)
+        return tf.random.stateless_normal([self.n_samples, *self.generator.z_shape], key)
 
 
 def point_samples(source, n=_N_POINTS):
-    z = tf.random.stateless_normal([n, *source.generator.z_shape], [source.seed, 2**31 - 2])
+    key = random_streams.key(source.seed, random_streams.POINT_SAMPLES)
+    z = tf.random.stateless_normal([n, *source.generator.z_shape], key)
     fake = np.asarray(generate(source.generator, z))
     mixture = source.data.mixture()
     real, _ = mixture.sample(n, seed=source.seed)

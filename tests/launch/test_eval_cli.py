@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from gran_tf import random_streams
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import gam, run_metrics
 from gran_tf.eval.loading import load_run, load_runs
@@ -241,7 +242,7 @@ def test_sample_canvases_draws_each_gran_step_in_a_row(tmp_path):
     run = load_run(tmp_path / "gran")
     import tensorflow as tf
 
-    last = np.asarray(run.generator(tf.random.stateless_normal([4, 3], [0, 0]), training=False))[..., 0]
+    last = np.asarray(run.generator(tf.random.stateless_normal([4, 3], random_streams.key(0, random_streams.SAMPLE_CLI)), training=False))[..., 0]
     cells = [grid[2 + 30 * i: 30 + 30 * i, 2 + 30 * 2: 30 + 30 * 2, 0] for i in range(4)]
     for cell, image in zip(cells, last):
         np.testing.assert_allclose(cell / 255.0, image, atol=0.5 / 255 + 1e-6)  # rounded to 8 bits

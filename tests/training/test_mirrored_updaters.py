@@ -1,12 +1,12 @@
 """Every updater, and a batch-normalised DCGAN, under MirroredStrategy over two CPUs gives the
 numbers of one device."""
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.training.trainer import Trainer
+from gran_tf.training.updaters.brc import lwcl_brc
 
 STEPS = 2
 # GRAN's f and g keep per-replica BN statistics (no cross-replica sync inside a while loop), so

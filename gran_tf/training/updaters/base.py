@@ -10,9 +10,9 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from gran_tf import random_streams
 
-# The second word of the updaters' root key: the data pipelines' keys use small non-negative ones.
-_UPDATER_KEY = -1
+
 
 
 @dataclasses.dataclass
@@ -32,7 +32,7 @@ def draw_seed(state, step, stream):
     """The stateless seed of one random draw: the run seed, then the step, then the draw's stream
     within the step, folded in one after the other, so that no two (step, stream) pairs share a
     seed however many streams a step uses."""
-    run_key = tf.constant([state.seed, _UPDATER_KEY], tf.int64)
+    run_key = tf.constant(random_streams.key(state.seed, random_streams.UPDATERS), tf.int64)
     step_key = tf.random.experimental.stateless_fold_in(run_key, tf.cast(step, tf.int64))
     return tf.random.experimental.stateless_fold_in(step_key, tf.cast(stream, tf.int64))
 
