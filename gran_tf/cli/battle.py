@@ -14,7 +14,7 @@ import os
 from absl import flags
 
 from gran_tf import storage
-from gran_tf.cli.common import absl_entry, positive
+from gran_tf.cli.common import DATA_FLAG_HELP, absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval import gam
 from gran_tf.eval.loading import load_runs
@@ -28,6 +28,7 @@ flags.DEFINE_integer("n_samples", 1000, "generated samples per model and real im
 flags.DEFINE_float("tolerance", gam.DEFAULT_TEST_RATIO_TOLERANCE, "|r_test - 1| <= tolerance counts as r_test ≈ 1")
 flags.DEFINE_string("out_dir", None, "where JSON goes (default: the first run directory)")
 flags.DEFINE_string("checkpoint", "final", "each run's weights: final (export/), best (ckpt_best/) or a step")
+flags.DEFINE_string("data", None, DATA_FLAG_HELP)
 flags.DEFINE_string("degrade", None, "KIND:S1,S2,...: --model_a against itself with samples degraded by "
                     "pixel noise (sd) or Gaussian blur (px), a battle whose winner is known (the clean model)")
 flags.DEFINE_string("checkpoint_b", None, "M2's weights when they differ from --checkpoint's (equal wall-clock "
@@ -92,7 +93,7 @@ def main():
     if len(FLAGS.models) == 1:
         raise ConfigError("a league needs at least two runs: give --models once per run")
     if FLAGS.models:
-        runs = load_runs(FLAGS.models, FLAGS.checkpoint, same_data=True)
+        runs = load_runs(FLAGS.models, FLAGS.checkpoint, same_data=True, data=FLAGS.data)
         results = {(a.name, b.name): play(a, b, FLAGS.n_samples) for a, b in itertools.combinations(runs, 2)}
         for result in results.values():
             print(result.to_markdown(), end="\n\n")
@@ -103,14 +104,14 @@ def main():
     if not FLAGS.model_a:
         raise ConfigError("give --model_a with --model_b or --samples_npz, or --models for a league")
     if FLAGS.degrade:
-        return degradation_battles(load_runs([FLAGS.model_a], FLAGS.checkpoint)[0], FLAGS.degrade)
+        return degradation_battles(load_runs([FLAGS.model_a], FLAGS.checkpoint, data=FLAGS.data)[0], FLAGS.degrade)
     if FLAGS.samples_npz:
-        (run_a,) = load_runs([FLAGS.model_a], FLAGS.checkpoint)
+        (run_a,) = load_runs([FLAGS.model_a], FLAGS.checkpoint, data=FLAGS.data)
     else:
         if not FLAGS.model_b:
             raise ConfigError("--model_b is missing")
         checkpoints = [FLAGS.checkpoint, FLAGS.checkpoint_b or FLAGS.checkpoint]
-        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], checkpoints, same_data=True)
+        run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], checkpoints, same_data=True, data=FLAGS.data)
     out_dir = FLAGS.out_dir or run_a.run_dir.path
     if FLAGS.samples_npz:
         samples = gam.load_samples_npz(FLAGS.samples_npz, image_shape=run_a.generator.output_shape[1:],

@@ -25,6 +25,10 @@ def refuse_positional(extra):
                           "repeated flag once per value (--models a --models b)")
 
 
+DATA_FLAG_HELP = ("for a run trained on an array given from Python: that array as a .npy/.npz file "
+                  "(checked against the sha256 in run.json)")
+
+
 def run_main(main):
     """Runs ``main()``; a GranError prints ``error: <one line>`` and exits with its ``exit_code``
     (2 unless it says otherwise: a signal's 128 + N)."""

@@ -23,7 +23,7 @@ import tensorflow as tf
 from absl import flags
 
 from gran_tf import run_record, storage
-from gran_tf.cli.common import absl_entry, positive
+from gran_tf.cli.common import DATA_FLAG_HELP, absl_entry, positive
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
 from gran_tf.eval.loading import load_run
@@ -36,6 +36,7 @@ flags.DEFINE_integer("n_samples", None, "samples per metric (default: each metri
 flags.DEFINE_string("split", "test", "real-data split to compare with")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets directory for tfds image sets")
 flags.DEFINE_string("checkpoint", "final", "weights to evaluate: final (export/), best (ckpt_best/) or a step")
+flags.DEFINE_string("data", None, DATA_FLAG_HELP)
 flags.DEFINE_string("samples", None, "score these samples (.npy, or .npz with 'samples') against the run's data "
                                      "instead of the run's generator; writes nothing")
 
@@ -71,7 +72,7 @@ def main():
     if FLAGS.samples:
         score_given_samples(n_samples)
         return
-    run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint)
+    run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint, data=FLAGS.data)
     if run.step is None:
         raise RunDirError(f"{run.run_dir.path} does not record the step of its export; use --checkpoint=STEP")
     ctx = run.context(n_samples, FLAGS.split, FLAGS.data_dir)

@@ -12,7 +12,7 @@ import tensorflow as tf
 from absl import flags
 
 from gran_tf import random_streams
-from gran_tf.cli.common import absl_entry, positive
+from gran_tf.cli.common import DATA_FLAG_HELP, absl_entry, positive
 from gran_tf.errors import ConfigError
 from gran_tf.eval import plots
 from gran_tf.eval.loading import load_run
@@ -24,6 +24,7 @@ flags.DEFINE_integer("n", 64, "number of samples")
 flags.DEFINE_integer("seed", 0, "latent seed")
 flags.DEFINE_string("out", "samples.png", "output file: .png or .npz")
 flags.DEFINE_string("checkpoint", "final", "weights: final (export/), best (ckpt_best/) or a step")
+flags.DEFINE_string("data", None, DATA_FLAG_HELP)
 flags.DEFINE_bool("canvases", False, "GRAN: one row per sample, the canvas σ(Σ_{s<=t} ΔC_s) after each drawing "
                   "step t = 1..T (a .png)")
 
@@ -32,7 +33,7 @@ def main():
     if not FLAGS.out.endswith((".png", ".npz")):
         raise ConfigError(f"--out must end in .png or .npz, got {FLAGS.out!r}")
     positive("--n", FLAGS.n)
-    run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint)
+    run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint, data=FLAGS.data)
     if FLAGS.canvases:
         return write_canvases(run)
     ctx = run.context()

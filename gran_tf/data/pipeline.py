@@ -54,3 +54,15 @@ def index_batches(n, batch_size, seed, split, shuffle, repeat, start=0):
 def unit_pixels(images):
     """uint8 pixels -> float32 in [0, 1]."""
     return tf.cast(images, tf.float32) / 255.0
+
+
+def resize_and_centre_crop(image, size, method="bilinear"):
+    """Scale uint8 [H, W, C] so its shorter side is ``size`` (antialiased), then crop the centre
+    square: uint8 [size, size, C]."""
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scaled = tf.cast(tf.math.ceil(shape * size / tf.reduce_min(shape)), tf.int32)
+    resized = tf.image.resize(image, scaled, method=method, antialias=True)
+    top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
+    crop = resized[top:top + size, left:left + size]
+    crop = tf.cast(tf.clip_by_value(tf.round(crop), 0.0, 255.0), tf.uint8)
+    return tf.ensure_shape(crop, [size, size, image.shape[-1]])

@@ -1,11 +1,13 @@
 """Dataset names, their specs and the one entry point ``make_dataset``."""
 import dataclasses
 import functools
+import sys
 
 import gin
 import numpy as np
+import tensorflow as tf
 
-from gran_tf.data import mnist_family, mnist_files, synthetic, tfds_source
+from gran_tf.data import arrays, image_folder, mnist_family, mnist_files, synthetic, tfds_source
 from gran_tf.data.pipeline import SPLITS
 from gran_tf.errors import ConfigError
 
@@ -80,6 +82,9 @@ _IMAGE_BUILDERS = {
 }
 
 DATASET_NAMES = synthetic.POINT_DATASETS + tuple(_IMAGE_SPECS)
+# Data the user brings: an image folder and an array file (set in gin), an array from Python.
+USER_DATASETS = ("folder", "array", "memory")
+KNOWN_DATASETS = DATASET_NAMES + USER_DATASETS
 
 # Examples per split where they are fixed by the dataset's definition (point sets are infinite).
 _SPLIT_SIZES = {
@@ -94,19 +99,35 @@ def _check_choice(what, value, choices):
 
 
 def dataset_spec(name, params=None):
-    """The DatasetSpec of ``name``; loads no data. Point specs follow ``params`` (default: the
-    gin bindings, see ``data_params``)."""
-    _check_choice("dataset", name, DATASET_NAMES)
+    """The DatasetSpec of ``name``; loads no built-in data. Point and user-data specs follow
+    ``params`` (default: the gin bindings, see ``data_params``)."""
+    _check_choice("dataset", name, KNOWN_DATASETS)
+    if name in _IMAGE_SPECS:
+        return _IMAGE_SPECS[name]
+    params = params if params is not None else data_params(name)
     if name in synthetic.POINT_DATASETS:
-        mixture = _mixture(params if params is not None else data_params(name))
+        mixture = _mixture(params)
         return DatasetSpec((mixture.dim,), "points", mixture.num_modes)
-    return _IMAGE_SPECS[name]
+    if name == "folder":
+        return DatasetSpec((params["size"], params["size"], params["channels"]), "image", None)
+    modes = len(params["means"]) if params.get("means") is not None else None
+    return DatasetSpec(tuple(params["shape"]), params["kind"], modes)
 
 
-def data_params(name):
+def data_params(name, path=None):
     """The recipe of dataset ``name`` under the current gin bindings, as plain numbers: a point
-    set's mixture means and std, colored MNIST's colouring constants; {} for the others."""
-    _check_choice("dataset", name, DATASET_NAMES)
+    set's mixture means and std, colored MNIST's colouring constants, a folder's or array file's
+    settings and identity (``image_folder.describe``, ``arrays.load_array_data``; ``path``, when
+    given, is theirs instead of ``image_folder.path``/``array_data.path``); {} for the others."""
+    _check_choice("dataset", name, KNOWN_DATASETS)
+    if name == "folder":
+        return image_folder.describe(image_folder.image_folder(**_given(path)))
+    if name == "array":
+        settings = arrays.array_data(**_given(path))
+        return {**settings, **_array_file(settings, _bound("make_dataset.pixel_range", "unit"))[1]}
+    if name == "memory":
+        raise ConfigError("dataset 'memory' is an array given from Python (Trainer(dataset=array)); "
+                          "from gin, save it and use Trainer.dataset = 'array' with array_data.path")
     if name in synthetic.POINT_DATASETS:
         mixture = synthetic.mixture_for(name)
         return {"means": mixture.means.tolist(), "std": mixture.std}
@@ -115,8 +136,56 @@ def data_params(name):
     return {}
 
 
+def _given(path):
+    return {} if path is None else {"path": path}
+
+
 def _mixture(params):
     return synthetic.Mixture(np.asarray(params["means"], np.float32), float(params["std"]))
+
+
+def _array_file(settings, pixel_range):
+    """(splits, identity) of an array file, read and checked once per version of the file."""
+    return _cached_array_file(settings["path"], settings["test_fraction"], pixel_range, _file_stamp(settings["path"]))
+
+
+def _file_stamp(path):
+    """(bytes, mtime) of a file, (None, None) when it is missing (the reader then says so)."""
+    try:
+        stat = tf.io.gfile.stat(path)
+    except tf.errors.OpError:
+        return (None, None)
+    return (stat.length, stat.mtime_nsec)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_array_file(path, test_fraction, pixel_range, stamp):
+    del stamp  # part of the cache key: a rewritten file is read again
+    return arrays.load_array_data({"path": path, "test_fraction": test_fraction}, VALUE_RANGES[pixel_range])
+
+
+def _memory_splits(source, params):
+    return arrays.split_rows(source, None, params["test_fraction"])
+
+
+def _user_dataset(name, params, split, batch_size, seed, repeat, shuffle, start, pixel_range, source):
+    """Batches of a folder, array file or in-memory array, x in [0, 1] for images."""
+    if name == "folder":
+        return image_folder.folder_dataset(params, split, batch_size, seed, repeat, shuffle, start)
+    if name == "array":
+        splits, identity = _array_file(params, pixel_range)
+        if identity["fingerprint"] != params["fingerprint"]:
+            print(f"warning: array file {params['path']} changed since the run was recorded "
+                  f"(sha256 {params['fingerprint'][:12]}... then, {identity['fingerprint'][:12]}... now); "
+                  "using it as it is now", file=sys.stderr)
+    else:
+        if source is None:
+            raise ConfigError("this run trained on an array given from Python, which is not saved with it: "
+                              "pass the same array (gt.evaluate(..., data=DataRecord.from_array(x)), or "
+                              "--data=FILE.npy on the command line)")
+        splits = _memory_splits(source, params)
+    rows_range = pixel_range if params["kind"] == "image" else "unit"
+    return arrays.gathered_batches(splits[split], batch_size, seed, split, repeat, shuffle, start, rows_range)
 
 
 def _check_shape(name, dataset, spec):
@@ -129,9 +198,9 @@ def _to_pixel_range(x, pixel_range):
     return 2.0 * x - 1.0 if pixel_range == "symmetric" else x
 
 
-@gin.configurable(denylist=["batch_size", "seed", "params"])
+@gin.configurable(denylist=["batch_size", "seed", "params", "source"])
 def make_dataset(name=gin.REQUIRED, batch_size=100, seed=0, split="train", pixel_range="unit",
-                 data_dir=None, repeat=True, shuffle=True, start=0, params=None):
+                 data_dir=None, repeat=True, shuffle=True, start=0, params=None, source=None):
     """Batches (x float32 [batch_size, ...], label int32 [batch_size]) of the dataset ``name``.
 
     Images are NHWC in [0, 1] ("unit") or [-1, 1] ("symmetric"); points are [B, D] with the
@@ -145,13 +214,18 @@ def make_dataset(name=gin.REQUIRED, batch_size=100, seed=0, split="train", pixel
     computed directly for the point sets and the MNIST family (stateless in the batch index), so
     a resumed run replays nothing; the tfds image sets read and drop the skipped batches.
 
-    ``params`` is the dataset's recipe as ``data_params`` gives it (default: the gin bindings).
+    ``params`` is the dataset's recipe as ``data_params`` gives it (default: the gin bindings);
+    ``source`` the array of dataset "memory".
     """
     params = data_params(name) if params is None else params
     spec = dataset_spec(name, params)
     _check_choice("split", split, SPLITS)
     _check_choice("pixel_range", pixel_range, PIXEL_RANGES)
-    if spec.kind == "points":
+    if name in USER_DATASETS:
+        dataset = _user_dataset(name, params, split, batch_size, seed, repeat, shuffle, start, pixel_range, source)
+        if spec.kind == "image":
+            dataset = dataset.map(lambda x, y: (_to_pixel_range(x, pixel_range), y))
+    elif spec.kind == "points":
         dataset = synthetic.mixture_dataset(_mixture(params), batch_size, seed, split, repeat, start)
     else:
         recipe = {"recipe": mnist_family.ColoredMnistRecipe(**params)} if name == "colored_mnist" else {}
@@ -177,15 +251,46 @@ class DataRecord:
     name: str
     pixel_range: str = "unit"
     params: dict = dataclasses.field(default_factory=dict)
+    source: object = dataclasses.field(default=None, compare=False, repr=False)  # the array of "memory"
 
     def __post_init__(self):
-        _check_choice("dataset", self.name, DATASET_NAMES)
+        _check_choice("dataset", self.name, KNOWN_DATASETS)
         _check_choice("pixel_range", self.pixel_range, PIXEL_RANGES)
 
     @classmethod
+    def from_array(cls, array, pixel_range="unit", test_fraction=0.1):
+        """The record of examples given as a NumPy array (dataset "memory"): images (N, H, W, C)
+        uint8 or float in ``pixel_range``, or points (N, D); ``test_fraction`` of the rows,
+        chosen by a fixed hash of the row index, form the test split."""
+        _check_choice("pixel_range", pixel_range, PIXEL_RANGES)
+        array = np.asarray(array)
+        kind = arrays.check_examples(array, "the array", VALUE_RANGES[pixel_range])
+        params = {"test_fraction": arrays.check_fraction(test_fraction, "from_array")}
+        splits = _memory_splits(array, params)
+        if min(len(rows) for rows in splits.values()) == 0:
+            raise ConfigError(f"{len(array)} examples leave a split empty at test_fraction {test_fraction}")
+        value_range = [float(array.min()), float(array.max())]
+        params.update(arrays.describe(splits, kind, arrays.content_digest(array)), count=len(array),
+                      value_range=value_range)
+        return cls("memory", pixel_range, params, source=array)
+
+    def with_source(self, array):
+        """This record of a "memory" run with its array given again (checked against its sha256)."""
+        if self.name != "memory":
+            raise ConfigError(f"this run trained on {self.name!r}, not on an array given from Python")
+        array = np.asarray(array)
+        if arrays.content_digest(array) != self.params["fingerprint"]:
+            raise ConfigError(f"the array given ({list(array.shape)} {array.dtype}) is not the one the run trained "
+                              f"on ({self.params['shape']} per example, {self.params['count']} examples, sha256 "
+                              f"{self.params['fingerprint'][:12]}...)")
+        return dataclasses.replace(self, source=array)
+
+    @classmethod
     def current(cls, name):
-        """The record of dataset ``name`` under the current gin bindings (training time)."""
-        return cls(name, _bound("make_dataset.pixel_range", "unit"), data_params(name))
+        """The record of dataset ``name`` under the current gin bindings (training time);
+        ``"folder:PATH"`` and ``"array:PATH"`` name user data with its path."""
+        kind, _, path = name.partition(":") if name.startswith(("folder:", "array:")) else (name, "", "")
+        return cls(kind, _bound("make_dataset.pixel_range", "unit"), data_params(kind, path or None))
 
     @property
     def spec(self):
@@ -203,23 +308,41 @@ class DataRecord:
         buffer instead; a resumed run restores their iterator from the checkpoint."""
         return self.name not in tfds_source.TFDS_IMAGE_SOURCES
 
+    @property
+    def has_mixture(self):
+        """True for point data with known mixture modes (the built-in sets, array points with
+        ``array_data.means``/``std``)."""
+        return self.spec.kind == "points" and self.params.get("means") is not None
+
     def mixture(self):
         """The Gaussian mixture of a point set."""
-        if self.spec.kind != "points":
-            raise ConfigError(f"{self.name!r} is not a point dataset")
+        if not self.has_mixture:
+            raise ConfigError(f"{self.name!r} is not a point dataset with known modes "
+                              "(for array points, set array_data.means and array_data.std)")
         return _mixture(self.params)
+
+    def real(self, n, seed, split="test", data_dir=None, batch_size=500):
+        """n real examples of ``split`` in the run's pixel range, as NumPy: drawn from the
+        mixture for the built-in point sets, else read in batches of the seeded pipeline."""
+        if self.name in synthetic.POINT_DATASETS:
+            x, _ = self.mixture().sample(n, seed=seed + 1 + SPLITS.index(split))
+            return np.asarray(x)
+        size = (self.to_dict()["split_sizes"] or {}).get(split)
+        batch = min(n, batch_size, size or batch_size)
+        batches = self.make_dataset(batch, seed, split=split, data_dir=data_dir, repeat=True, shuffle=True)
+        return np.concatenate([np.asarray(x) for x, _ in batches.take(-(-n // batch))])[:n]
 
     def make_dataset(self, batch_size, seed, **kw):
         """``make_dataset`` of this data (``split``, ``data_dir``, ``repeat``, ``shuffle``, ``start``)."""
         return make_dataset(self.name, batch_size=batch_size, seed=seed, pixel_range=self.pixel_range,
-                            params=self.params, **kw)
+                            params=self.params, source=self.source, **kw)
 
     def to_dict(self):
         spec = self.spec
         return {"name": self.name, "pixel_range": self.pixel_range, "params": self.params,
                 "shape": list(spec.shape), "kind": spec.kind, "num_classes": spec.num_classes,
                 "value_range": None if self.value_range is None else list(self.value_range),
-                "split_sizes": _SPLIT_SIZES.get(self.name)}
+                "split_sizes": _SPLIT_SIZES.get(self.name) or self.params.get("split_sizes")}
 
     @classmethod
     def from_dict(cls, record):
@@ -240,3 +363,15 @@ class DataRecord:
 def _short(value):
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def as_data_record(data, pixel_range=None):
+    """A ``DataRecord`` from a record, a dataset's name (its gin recipe) or a NumPy array of
+    examples (in ``pixel_range``, default ``make_dataset.pixel_range``'s binding)."""
+    if isinstance(data, DataRecord):
+        return data
+    if isinstance(data, str):
+        return DataRecord.current(data)
+    if isinstance(data, np.ndarray):
+        return DataRecord.from_array(data, pixel_range or _bound("make_dataset.pixel_range", "unit"))
+    raise ConfigError(f"data must be a dataset name, a NumPy array or a DataRecord, got {type(data).__name__}")

@@ -72,19 +72,8 @@ def load_tfds_arrays(name, split, data_dir=None, help_message=None):
     return images, np.concatenate([chunk["label"] for chunk in chunks]).astype(np.int64)
 
 
-def resize_and_centre_crop(image, size):
-    """Scale uint8 [H, W, 3] so its shorter side is ``size`` (antialiased), then crop the centre square."""
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    scaled = tf.cast(tf.math.ceil(shape * size / tf.reduce_min(shape)), tf.int32)
-    resized = tf.image.resize(image, scaled, method="bilinear", antialias=True)
-    top, left = (scaled[0] - size) // 2, (scaled[1] - size) // 2
-    crop = resized[top:top + size, left:left + size]
-    crop = tf.cast(tf.clip_by_value(tf.round(crop), 0.0, 255.0), tf.uint8)
-    return tf.ensure_shape(crop, [size, size, 3])
-
-
 def _image_and_label(example, size):
-    image = example["image"] if size is None else resize_and_centre_crop(example["image"], size)
+    image = example["image"] if size is None else pipeline.resize_and_centre_crop(example["image"], size)
     label = tf.cast(example["label"], tf.int32) if "label" in example else tf.constant(NO_LABEL, tf.int32)
     return image, label
 

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import gran_tf.models  # noqa: F401  (registers the model classes for keras.models.load_model)
 from gran_tf import run_record, storage
+from gran_tf.data.arrays import read_array_file
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
 from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, restore_networks
@@ -52,12 +53,13 @@ def parse_checkpoint(value):
     return int(match.group(1))
 
 
-def load_run(path, name=None, checkpoint="final"):
+def load_run(path, name=None, checkpoint="final", data=None):
     """Loads ``export/{generator,discriminator}.keras`` and the run record (``run.json``; derived
     from config.gin for runs that predate it). Reads nothing from the global gin state.
 
     ``checkpoint``: "final" keeps the exported weights; "best" restores ``ckpt_best/`` (kept by
     ``Trainer.best_metric``) and a step number ``ckpt/ckpt-<step>`` into the exported networks.
+    ``data``: for a run trained on an array given from Python, that array (or its .npy/.npz file).
     """
     checkpoint = parse_checkpoint(checkpoint)
     run_dir = RunDir(path)
@@ -69,7 +71,7 @@ def load_run(path, name=None, checkpoint="final"):
     if missing:
         raise RunDirError(f"{run_dir.path} is not a finished gran_tf run (missing {missing[0]})")
     generator, discriminator = (keras.models.load_model(p) for p in exports)
-    record = run_record.read(run_dir, generator)
+    record = with_data(run_record.read(run_dir, generator), data)
     if checkpoint == "final":
         step, label = _export_step(run_dir), "final"
     else:
@@ -90,14 +92,23 @@ def distinct_names(paths):
             return names
 
 
-def load_runs(paths, checkpoint="final", same_data=False):
+def with_data(record, data):
+    """``record`` with the array of its in-memory data given again (an array or a file of it)."""
+    if data is None:
+        return record
+    if isinstance(data, str):
+        data, _ = read_array_file(data)
+    return dataclasses.replace(record, data=record.data.with_source(data))
+
+
+def load_runs(paths, checkpoint="final", same_data=False, data=None):
     """``load_run`` of each path, named by ``distinct_names``; ``checkpoint`` is one for all, or a
     list of one per path (runs compared at equal wall-clock time). ``same_data``: refuse
     (ConfigError, one line saying what differs) runs trained on different data."""
     checkpoints = list(checkpoint) if isinstance(checkpoint, (list, tuple)) else [checkpoint] * len(paths)
     if len(checkpoints) != len(paths):
         raise ConfigError(f"{len(checkpoints)} checkpoints given for {len(paths)} runs")
-    runs = [load_run(path, name=name, checkpoint=ckpt)
+    runs = [load_run(path, name=name, checkpoint=ckpt, data=data)
             for path, name, ckpt in zip(paths, distinct_names(paths), checkpoints)]
     if same_data:
         run_record.same_data([r.record for r in runs], [r.name for r in runs])

@@ -77,13 +77,7 @@ class EvalContext:
 
     def real(self, n):
         """n real examples of the evaluation split in the run's pixel range."""
-        if self.spec.kind == "points":
-            split_offset = 1 + ("train", "test").index(self.split)
-            x, _ = self.data.mixture().sample(n, seed=self.seed + split_offset)
-            return np.asarray(x)
-        batches = self.data.make_dataset(min(n, _SAMPLE_BATCH), self.seed, split=self.split,
-                                         data_dir=self.data_dir, repeat=True, shuffle=True)
-        return np.concatenate([np.asarray(x) for x, _ in batches.take(-(-n // _SAMPLE_BATCH))])[:n]
+        return self.data.real(n, self.seed, split=self.split, data_dir=self.data_dir, batch_size=_SAMPLE_BATCH)
 
 
 class GivenSamples(EvalContext):

@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from gran_tf import run_record
-from gran_tf.data import DataRecord
+from gran_tf.data import as_data_record
 from gran_tf.errors import ConfigError
 from gran_tf.rundir import RunDir
 from gran_tf.settings import integer_setting
@@ -21,12 +21,8 @@ from gran_tf.training import summaries
 
 
 def data_record(data):
-    """A ``DataRecord`` from a record or a built-in dataset's name (its gin recipe, else defaults)."""
-    if data is None or isinstance(data, DataRecord):
-        return data
-    if isinstance(data, str):
-        return DataRecord.current(data)
-    raise ConfigError(f"data must be a gran_tf dataset name or a DataRecord, got {type(data).__name__}")
+    """A ``DataRecord`` from a record, a dataset's name (its gin recipe) or a NumPy array; None stays None."""
+    return None if data is None else as_data_record(data)
 
 
 class _EveryEpochs(keras.callbacks.Callback):

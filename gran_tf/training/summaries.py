@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from gran_tf import random_streams, storage
+from gran_tf.data.synthetic import POINT_DATASETS
 from gran_tf.eval import plots, run_metrics
 from gran_tf.eval.modes import assign_modes
 
@@ -60,9 +61,12 @@ def point_samples(source, n=_N_POINTS):
     key = random_streams.key(source.seed, random_streams.POINT_SAMPLES)
     z = tf.random.stateless_normal([n, *source.generator.z_shape], key)
     fake = np.asarray(generate(source.generator, z))
-    mixture = source.data.mixture()
-    real, _ = mixture.sample(n, seed=source.seed)
-    return fake, np.asarray(real), mixture.means
+    data = source.data
+    if data.name in POINT_DATASETS:
+        real = np.asarray(data.mixture().sample(n, seed=source.seed)[0])
+    else:
+        real = data.real(n, source.seed, split="train")
+    return fake, real, data.mixture().means if data.has_mixture else None
 
 
 def write_samples(source, step):
@@ -72,7 +76,8 @@ def write_samples(source, step):
         fake, real, means = point_samples(source)
         image = plots.figure_to_rgb(plots.scatter_over_data_figure(fake, real, means))
         tf.summary.image("samples", image[None], step=step)
-        record_mode_occupancy(source, step, fake, means)
+        if means is not None:
+            record_mode_occupancy(source, step, fake, means)
         storage.save_with(lambda f: np.save(f, fake), os.path.join(source.run_dir.samples_dir, f"points_{step:08d}.npy"))
         return
     output = source.output_activation

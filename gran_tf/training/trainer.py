@@ -149,8 +149,8 @@ class Trainer:
         if batch_size % replicas:
             raise ConfigError(f"batch_size {batch_size} is not divisible by {replicas} replicas")
         self.batch_size = int(batch_size)
-        self.dataset_name = dataset
-        self.data = gdata.DataRecord.current(dataset)  # the data, fixed now: evaluation reads this, not gin
+        self.data = gdata.as_data_record(dataset)  # the data, fixed now: evaluation reads this, not gin
+        self.dataset_name = self.data.name
         self.spec = self.data.spec
         set_seeds(self.seed)
         self._build_state(generator, discriminator, loss or NonSaturating(), g_optimizer, d_optimizer)

@@ -7,7 +7,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from gran_tf.data import dataset_spec, make_dataset
-from gran_tf.data.tfds_source import TFDS_IMAGE_SOURCES, load_tfds_arrays, resize_and_centre_crop
+from gran_tf.data.pipeline import resize_and_centre_crop
+from gran_tf.data.tfds_source import TFDS_IMAGE_SOURCES, load_tfds_arrays
 from gran_tf.errors import DataUnavailableError
 
 MOCK_EXAMPLES = 12
