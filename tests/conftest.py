@@ -5,6 +5,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRAN_TF_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "gran_tf"))
 
 import gin  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -82,3 +83,21 @@ def all_weights(trainer):
 def weights():
     """``weights(trainer)``: G's then D's weights as NumPy arrays (resume and equivalence tests)."""
     return all_weights
+
+
+def _write_images(root, n, size=(24, 32), seed=0):
+    """``n`` random RGB PNGs of ``size`` (h, w) under ``root``: a folder for ``Trainer.dataset = "folder"``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    os.makedirs(root, exist_ok=True)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(os.path.join(root, f"im{i:03d}.png"))
+    return root
+
+
+@pytest.fixture
+def write_images(tmp_path, monkeypatch):
+    """``write_images(root, n, size=(h, w), seed=0)`` -> root; folders are decoded into a private cache."""
+    monkeypatch.setenv("GRAN_TF_CACHE", str(tmp_path / "cache"))
+    return _write_images

@@ -46,10 +46,14 @@ def test_the_configs_the_issue_names_are_shipped():
     assert expected <= set(GIN_FILES)
 
 
-def train_shrunk(gin_file, model_dir, steps, extra=()):
-    """The shipped file with every width shrunk (and tfds sets mocked): metrics after ``steps``."""
+def train_shrunk(gin_file, model_dir, steps, write_images, extra=()):
+    """The shipped file with every width shrunk (tfds sets mocked, folders given eight random
+    photos): metrics after ``steps``."""
     config.parse([gin_file])
     dataset = gin.query_parameter("Trainer.dataset")
+    if dataset == "folder":
+        folder = write_images(os.path.join(os.path.dirname(model_dir), "images"), 8)
+        extra = [*extra, f"image_folder.path = '{folder}'", "image_folder.test_fraction = 0.25"]
     config.parse([gin_file], [*shrunk_bindings(), *extra])
     if dataset in MOCKED:
         with tfds.testing.mock_data(num_examples=8):
@@ -58,17 +62,17 @@ def train_shrunk(gin_file, model_dir, steps, extra=()):
 
 
 @pytest.mark.parametrize("gin_file", GIN_FILES)
-def test_gin_file_builds_and_trains_one_step(gin_file, tmp_path):
-    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 1)
+def test_gin_file_builds_and_trains_one_step(gin_file, tmp_path, write_images):
+    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 1, write_images)
     assert all(np.isfinite(v) for v in metrics.values())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("gin_file", GIN_FILES)
-def test_gin_file_trains_under_xla_in_a_two_step_loop(gin_file, tmp_path):
+def test_gin_file_trains_under_xla_in_a_two_step_loop(gin_file, tmp_path, write_images):
     """TPUStrategy compiles the replica step with XLA: this is the nearest TPU check on a CPU
     (static shapes, no XLA-unsupported op in any updater, model or loss)."""
-    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 4, ["Trainer.jit_compile = True",
+    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 4, write_images, ["Trainer.jit_compile = True",
                                                                  "Trainer.steps_per_loop = 2"])
     assert all(np.isfinite(v) for v in metrics.values())
 
