@@ -7,7 +7,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from gran_tf.data import arrays, image_folder, mnist_family, mnist_files, synthetic, tfds_source
+from gran_tf.data import arrays, image_folder, mnist_family, mnist_files, streams, synthetic, tfds_source
 from gran_tf.data.pipeline import SPLITS
 from gran_tf.errors import ConfigError
 
@@ -82,8 +82,9 @@ _IMAGE_BUILDERS = {
 }
 
 DATASET_NAMES = synthetic.POINT_DATASETS + tuple(_IMAGE_SPECS)
-# Data the user brings: an image folder and an array file (set in gin), an array from Python.
-USER_DATASETS = ("folder", "array", "memory")
+# Data the user brings: an image folder and an array file (set in gin), an array or a
+# tf.data.Dataset from Python.
+USER_DATASETS = ("folder", "array", "memory", "stream")
 KNOWN_DATASETS = DATASET_NAMES + USER_DATASETS
 
 # Examples per split where they are fixed by the dataset's definition (point sets are infinite).
@@ -125,8 +126,8 @@ def data_params(name, path=None):
     if name == "array":
         settings = arrays.array_data(**_given(path))
         return {**settings, **_array_file(settings, _bound("make_dataset.pixel_range", "unit"))[1]}
-    if name == "memory":
-        raise ConfigError("dataset 'memory' is an array given from Python (Trainer(dataset=array)); "
+    if name in ("memory", "stream"):
+        raise ConfigError(f"dataset {name!r} is data given from Python (Trainer(dataset=array or tf.data.Dataset)); "
                           "from gin, save it and use Trainer.dataset = 'array' with array_data.path")
     if name in synthetic.POINT_DATASETS:
         mixture = synthetic.mixture_for(name)
@@ -180,9 +181,12 @@ def _user_dataset(name, params, split, batch_size, seed, repeat, shuffle, start,
                   "using it as it is now", file=sys.stderr)
     else:
         if source is None:
-            raise ConfigError("this run trained on an array given from Python, which is not saved with it: "
-                              "pass the same array (gt.evaluate(..., data=DataRecord.from_array(x)), or "
-                              "--data=FILE.npy on the command line)")
+            raise ConfigError(f"this run trained on {'an array' if name == 'memory' else 'a tf.data.Dataset'} "
+                              "given from Python, which is not saved with it: pass the same data again "
+                              "(gt.load_run(..., data=x), or --data=FILE.npy on the command line)")
+        if name == "stream":
+            return streams.stream_batches(source, params, split, batch_size, seed, repeat, shuffle, start,
+                                          VALUE_RANGES[pixel_range])
         splits = _memory_splits(source, params)
     rows_range = pixel_range if params["kind"] == "image" else "unit"
     return arrays.gathered_batches(splits[split], batch_size, seed, split, repeat, shuffle, start, rows_range)
@@ -215,7 +219,7 @@ def make_dataset(name=gin.REQUIRED, batch_size=100, seed=0, split="train", pixel
     a resumed run replays nothing; the tfds image sets read and drop the skipped batches.
 
     ``params`` is the dataset's recipe as ``data_params`` gives it (default: the gin bindings);
-    ``source`` the array of dataset "memory".
+    ``source`` the array of dataset "memory", the tf.data.Dataset of "stream".
     """
     params = data_params(name) if params is None else params
     spec = dataset_spec(name, params)
@@ -251,7 +255,7 @@ class DataRecord:
     name: str
     pixel_range: str = "unit"
     params: dict = dataclasses.field(default_factory=dict)
-    source: object = dataclasses.field(default=None, compare=False, repr=False)  # the array of "memory"
+    source: object = dataclasses.field(default=None, compare=False, repr=False)  # the data of "memory", "stream"
 
     def __post_init__(self):
         _check_choice("dataset", self.name, KNOWN_DATASETS)
@@ -274,11 +278,24 @@ class DataRecord:
                       value_range=value_range)
         return cls("memory", pixel_range, params, source=array)
 
-    def with_source(self, array):
-        """This record of a "memory" run with its array given again (checked against its sha256)."""
+    @classmethod
+    def from_dataset(cls, dataset, pixel_range="unit", test_fraction=0.1):
+        """The record of examples given as a ``tf.data.Dataset`` (dataset "stream", see
+        ``gran_tf.data.streams``): unbatched images or points, alone or with a label."""
+        _check_choice("pixel_range", pixel_range, PIXEL_RANGES)
+        return cls("stream", pixel_range, streams.describe(dataset, test_fraction), source=dataset)
+
+    def with_source(self, data):
+        """This record of a run on data given from Python with that data given again: the array
+        (checked against its sha256) or the tf.data.Dataset (checked against its element spec)."""
+        if self.name == "stream":
+            if not isinstance(data, tf.data.Dataset):
+                raise ConfigError("this run trained on a tf.data.Dataset given from Python: give it again")
+            streams.same_examples(self.params, data)
+            return dataclasses.replace(self, source=data)
         if self.name != "memory":
-            raise ConfigError(f"this run trained on {self.name!r}, not on an array given from Python")
-        array = np.asarray(array)
+            raise ConfigError(f"this run trained on {self.name!r}, not on data given from Python")
+        array = np.asarray(data)
         if arrays.content_digest(array) != self.params["fingerprint"]:
             raise ConfigError(f"the array given ({list(array.shape)} {array.dtype}) is not the one the run trained "
                               f"on ({self.params['shape']} per example, {self.params['count']} examples, sha256 "
@@ -302,11 +319,12 @@ class DataRecord:
         return None if self.spec.kind == "points" else VALUE_RANGES[self.pixel_range]
 
     @property
-    def indexed(self):
-        """True when batch k is a function of (seed, k) (mixtures, in-memory image sets): a
-        pipeline starts at any batch for free. The tfds image sets stream through a shuffle
-        buffer instead; a resumed run restores their iterator from the checkpoint."""
-        return self.name not in tfds_source.TFDS_IMAGE_SOURCES
+    def iterator_in_checkpoint(self):
+        """True for the tfds image sets, which stream through a shuffle buffer: a resumed run
+        restores their iterator from the checkpoint. Every other pipeline but "stream" is
+        indexed (batch k a function of (seed, k), starting at any batch for free); a stream of
+        the user's is read up to the resumed batch."""
+        return self.name in tfds_source.TFDS_IMAGE_SOURCES
 
     @property
     def has_mixture(self):
@@ -366,12 +384,16 @@ def _short(value):
 
 
 def as_data_record(data, pixel_range=None):
-    """A ``DataRecord`` from a record, a dataset's name (its gin recipe) or a NumPy array of
-    examples (in ``pixel_range``, default ``make_dataset.pixel_range``'s binding)."""
+    """A ``DataRecord`` from a record, a dataset's name (its gin recipe), a NumPy array or a
+    ``tf.data.Dataset`` of examples (in ``pixel_range``, default ``make_dataset.pixel_range``'s binding)."""
     if isinstance(data, DataRecord):
         return data
     if isinstance(data, str):
         return DataRecord.current(data)
+    pixel_range = pixel_range or _bound("make_dataset.pixel_range", "unit")
     if isinstance(data, np.ndarray):
-        return DataRecord.from_array(data, pixel_range or _bound("make_dataset.pixel_range", "unit"))
-    raise ConfigError(f"data must be a dataset name, a NumPy array or a DataRecord, got {type(data).__name__}")
+        return DataRecord.from_array(data, pixel_range)
+    if isinstance(data, tf.data.Dataset):
+        return DataRecord.from_dataset(data, pixel_range)
+    raise ConfigError("data must be a dataset name, a NumPy array, a tf.data.Dataset or a DataRecord, "
+                      f"got {type(data).__name__}")

@@ -241,7 +241,8 @@ class Trainer:
         Indexed pipelines are deterministic functions of (seed, batch index): a resumed run's
         pipeline starts at its batch directly (``make_dataset(start=...)``), on any strategy.
         The streamed tfds sets are positioned by restoring their checkpointed iterator
-        (``_checkpoint_iterator``); only where that is not possible do they read the skipped batches.
+        (``_checkpoint_iterator``); only where that is not possible do they read the skipped
+        batches, as a tf.data.Dataset given from Python always does.
         """
         consumed = int(self.step.numpy()) * self.updater.batches_per_step
         batches = self._batches if consumed == 0 else self._grouped_batches(start=consumed)
@@ -253,7 +254,7 @@ class Trainer:
         a few hundred MB at most). Not for multi-worker runs (each worker's shard has its own
         position, and only the chief's checkpoint is kept), nor for runs whose checkpoints
         predate it: those read the skipped batches on resume."""
-        if self.data.indexed or self.role.several:
+        if not self.data.iterator_in_checkpoint or self.role.several:
             return
         latest = manager.latest_checkpoint
         if latest and not any(name.startswith("data_iterator/") for name, _ in tf.train.list_variables(latest)):

@@ -257,3 +257,52 @@ def test_gran_train_on_a_missing_folder_is_one_line_and_writes_nothing(tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: image folder") and "does not exist" in done.stderr
     assert not run_dir.exists()
+
+
+def stream_of(x):
+    """A tf.data.Dataset of (example, label) pairs, as a user's input pipeline would give them."""
+    return tf.data.Dataset.from_tensor_slices((x, np.arange(len(x), dtype=np.int64)))
+
+
+def test_a_tf_data_stream_trains_resumes_bit_exactly_and_its_run_asks_for_it_again(tmp_path, weights):
+    x = np.random.default_rng(0).integers(0, 256, (60, 16, 16, 1), dtype=np.uint8)
+
+    def run(name, steps):
+        config_str = config.parse(["mnist_gran3"], TINY_DCGAN + [f"Trainer.total_steps = {steps}"])
+        trainer = Trainer(model_dir=str(tmp_path / name), dataset=stream_of(x))
+        trainer.train(config_str)
+        return trainer
+
+    straight = run("straight", 12)
+    run("resumed", 6)
+    resumed = run("resumed", 12)  # the stream is read up to batch 6 again: same batches, same weights
+    for a, b in zip(weights(straight), weights(resumed)):
+        np.testing.assert_array_equal(a, b)
+    data = json.loads((tmp_path / "resumed" / "run.json").read_text())["data"]
+    assert data["name"] == "stream" and data["params"]["count"] == 60 and data["params"]["fingerprint"] is None
+    assert data["shape"] == [16, 16, 1] and "TensorSpec(shape=(16, 16, 1), dtype=tf.uint8" in data["params"]["element_spec"]
+    with pytest.raises(ConfigError, match="a tf.data.Dataset given from Python"):
+        load_run(str(tmp_path / "resumed")).context().real(4)
+    with pytest.raises(ConfigError, match=r"yields \[16, 16, 3\] uint8 examples"):
+        load_run(str(tmp_path / "resumed"), data=stream_of(np.repeat(x, 3, axis=-1)))
+    real = load_run(str(tmp_path / "resumed"), data=stream_of(x)).context(split="test").real(4)
+    record = DataRecord.from_dataset(stream_of(x))
+    split = {s: {r.tobytes() for r in np.concatenate(batches(record.make_dataset(1, 0, split=s, repeat=False), 60))}
+             for s in ("train", "test")}
+    assert not split["train"] & split["test"] and len(split["train"] | split["test"]) == 60
+    assert {r.tobytes() for r in real} <= split["test"]
+
+
+@pytest.mark.parametrize("dataset,error,message", [
+    (lambda: tf.data.Dataset.from_tensor_slices(np.zeros((8, 4, 4, 3), np.uint8)).batch(2), ConfigError, "unbatch"),
+    (lambda: tf.data.Dataset.from_tensor_slices(np.zeros((8, 4, 4, 2), np.uint8)), ConfigError, "1 or 3 channels"),
+    (lambda: tf.data.Dataset.from_tensor_slices(np.zeros((8, 2), np.int32)), ConfigError, "expected uint8 images"),
+    (lambda: tf.data.Dataset.from_tensor_slices(np.full((8, 4, 4, 3), np.nan, np.float32)),
+     tf.errors.InvalidArgumentError, "not finite"),
+    (lambda: tf.data.Dataset.from_tensor_slices(np.full((8, 4, 4, 3), 1.5, np.float32)),
+     tf.errors.InvalidArgumentError, "pixels above 1"),
+])
+def test_a_bad_tf_data_stream_is_one_clear_error(dataset, error, message):
+    with pytest.raises(error, match=message):
+        record = DataRecord.from_dataset(dataset(), test_fraction=0.0)
+        next(iter(record.make_dataset(2, 0)))
