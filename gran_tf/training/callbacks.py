@@ -21,7 +21,8 @@ from gran_tf.training import summaries
 
 
 def data_record(data):
-    """A ``DataRecord`` from a record, a dataset's name (its gin recipe) or a NumPy array; None stays None."""
+    """A ``DataRecord`` from a record, a dataset's name (its gin recipe), a NumPy array or a
+    tf.data.Dataset of examples; None stays None."""
     return None if data is None else as_data_record(data)
 
 
