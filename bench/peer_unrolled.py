@@ -79,8 +79,6 @@ class Peer:
     is one pass of its training loop's body (d_steps D updates, then g_steps G updates)."""
 
     def __init__(self, peer_dir, k, seed=0):
-        import argparse as ap
-
         import numpy as np
         import torch
 

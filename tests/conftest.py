@@ -85,6 +85,25 @@ def weights():
     return all_weights
 
 
+def _straight_and_resumed(train, steps=12):
+    """``train(name, total_steps) -> Trainer`` run straight for ``steps`` and as ``steps/2`` then a
+    resume to ``steps`` in another directory; asserts equal weights (bit-exact); returns both."""
+    straight = train("straight", steps)
+    train("resumed", steps // 2)
+    resumed = train("resumed", steps)
+    names = [w.path for w in straight.generator.weights + straight.discriminator.weights]
+    for name, a, b in zip(names, all_weights(straight), all_weights(resumed)):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    return straight, resumed
+
+
+@pytest.fixture
+def resumes_bit_exactly():
+    """``resumes_bit_exactly(train, steps=12)``: a straight run and a half-way resume end with
+    the same weights, bit for bit (same kernels on the same inputs); returns (straight, resumed)."""
+    return _straight_and_resumed
+
+
 def _write_images(root, n, size=(24, 32), seed=0):
     """``n`` random RGB PNGs of ``size`` (h, w) under ``root``: a folder for ``Trainer.dataset = "folder"``."""
     from PIL import Image

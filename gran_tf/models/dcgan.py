@@ -6,7 +6,6 @@ a DCGAN generator is a decoder fed z directly (GRAN paper §3.1, Fig. 29).
 """
 import functools
 
-import gin
 import keras
 import tensorflow as tf
 from keras import layers

@@ -205,7 +205,7 @@ def folder_of_digits(root, n=48):
     return root
 
 
-def test_a_folder_run_resumes_bit_exactly_and_is_evaluated_from_its_record(tmp_path, weights):
+def test_a_folder_run_resumes_bit_exactly_and_is_evaluated_from_its_record(tmp_path, resumes_bit_exactly):
     root = folder_of_digits(str(tmp_path / "digits"))
     params = TINY_DCGAN + [f"Trainer.dataset = 'folder:{root}'", "image_folder.size = 16", "image_folder.channels = 1"]
 
@@ -215,11 +215,7 @@ def test_a_folder_run_resumes_bit_exactly_and_is_evaluated_from_its_record(tmp_p
         trainer.train(config_str)
         return trainer
 
-    straight = run("straight", 12)
-    run("resumed", 6)
-    resumed = run("resumed", 12)
-    for a, b in zip(weights(straight), weights(resumed)):
-        np.testing.assert_array_equal(a, b)
+    resumes_bit_exactly(run)
     data = json.loads((tmp_path / "resumed" / "run.json").read_text())["data"]
     assert data["name"] == "folder" and data["params"]["path"] == root and data["split_sizes"]["test"] > 0
     loaded = load_run(str(tmp_path / "resumed"))
@@ -264,7 +260,7 @@ def stream_of(x):
     return tf.data.Dataset.from_tensor_slices((x, np.arange(len(x), dtype=np.int64)))
 
 
-def test_a_tf_data_stream_trains_resumes_bit_exactly_and_its_run_asks_for_it_again(tmp_path, weights):
+def test_a_tf_data_stream_trains_resumes_bit_exactly_and_its_run_asks_for_it_again(tmp_path, resumes_bit_exactly):
     x = np.random.default_rng(0).integers(0, 256, (60, 16, 16, 1), dtype=np.uint8)
 
     def run(name, steps):
@@ -273,11 +269,7 @@ def test_a_tf_data_stream_trains_resumes_bit_exactly_and_its_run_asks_for_it_aga
         trainer.train(config_str)
         return trainer
 
-    straight = run("straight", 12)
-    run("resumed", 6)
-    resumed = run("resumed", 12)  # the stream is read up to batch 6 again: same batches, same weights
-    for a, b in zip(weights(straight), weights(resumed)):
-        np.testing.assert_array_equal(a, b)
+    resumes_bit_exactly(run)  # the stream is read up to batch 6 again: same batches, same weights
     data = json.loads((tmp_path / "resumed" / "run.json").read_text())["data"]
     assert data["name"] == "stream" and data["params"]["count"] == 60 and data["params"]["fingerprint"] is None
     assert data["shape"] == [16, 16, 1] and "TensorSpec(shape=(16, 16, 1), dtype=tf.uint8" in data["params"]["element_spec"]

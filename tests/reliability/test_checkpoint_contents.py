@@ -29,13 +29,9 @@ def moving_statistics(model):
     return {w.path: w.numpy() for w in model.weights if "moving" in w.path}
 
 
-def test_a_resumed_batch_normalised_dcgan_equals_an_uninterrupted_one(tmp_path, weights):
-    straight = train(tmp_path, "straight", 6)
-    train(tmp_path, "resumed", 3)
-    resumed = train(tmp_path, "resumed", 6)
+def test_a_resumed_batch_normalised_dcgan_equals_an_uninterrupted_one(tmp_path, resumes_bit_exactly):
+    straight, _ = resumes_bit_exactly(lambda name, steps: train(tmp_path, name, steps), steps=6)
     assert "discriminator/bn1/moving_mean" in moving_statistics(straight.discriminator)  # a BN layer held in a list
-    for a, b in zip(weights(straight), weights(resumed), strict=True):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_evaluating_a_checkpoint_restores_its_batch_norm_statistics(tmp_path):
