@@ -14,6 +14,7 @@ COMMANDS = {  # console script -> gran_tf.cli module; launch/<module>.py is the 
     "gran-train-classifier": "train_classifier",
     "gran-fetch-weights": "fetch_weights",
     "gran-density-grid": "density_grid",
+    "gran-fid-stats": "fid_stats",
 }
 
 setup(

@@ -5,6 +5,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRAN_TF_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "gran_tf"))
 
 import gin  # noqa: E402
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -120,3 +121,21 @@ def write_images(tmp_path, monkeypatch):
     """``write_images(root, n, size=(h, w), seed=0)`` -> root; folders are decoded into a private cache."""
     monkeypatch.setenv("GRAN_TF_CACHE", str(tmp_path / "cache"))
     return _write_images
+
+
+def _fake_feature_network(dim=12, name="fake_features"):
+    """compare_gan-style stand-in for Inception: any-size images → fixed random projection."""
+    images = keras.Input(shape=(None, None, None))
+    x = keras.layers.Lambda(lambda t: keras.ops.mean(t, axis=-1, keepdims=True))(images)
+    x = keras.layers.Resizing(6, 6)(x)
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Dense(dim, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=0),
+                             bias_initializer="zeros")(x / 255.0)
+    return keras.Model(images, out, name=name)
+
+
+@pytest.fixture
+def fake_feature_network():
+    """``fake_feature_network(dim=12, name="fake_features")``: a cheap Keras stand-in for the FID
+    Inception network (any image size → a fixed random projection of a 6x6 grey thumbnail)."""
+    return _fake_feature_network

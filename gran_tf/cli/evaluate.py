@@ -6,6 +6,15 @@
     gran-evaluate --model_dir=runs/ring --metrics=modes --checkpoint=best     # or =final, =2000
     gran-evaluate --model_dir=runs/ring --metrics=modes --samples=theirs.npy   # score given samples
 
+    gran-evaluate --model_dir=runs/cifar10 --metrics=fid,kid,prdc --protocol=studiogan
+    gran-evaluate --model_dir=runs/cifar10 --metrics=fid --fid_reference=fid_stats_cifar10_train.npz --n_samples=50000
+
+FID-type scores (fid, kid, prdc) follow a protocol: ``--protocol=ttur`` (50k samples against the
+whole train split) or ``studiogan`` (10k against the whole test split); ``--n_samples``,
+``--n_real``, ``--split`` and ``--noquantize`` override its parts. Without a protocol: n_samples
+(default 10k) against as many real images of --split. ``--fid_reference`` scores against a
+statistics file (gran-fid-stats, TTUR, pytorch-fid) instead of the run's real images.
+
 ``--samples`` (a .npy array, or a .npz with an array ``samples``, e.g. from ``gran-sample``) scores
 samples made elsewhere, another implementation's say, against the run's data with the same
 evaluator: the JSON is printed and the run directory is left untouched.
@@ -13,7 +22,9 @@ evaluator: the JSON is printed and the run directory is left untouched.
 Writes ``eval_<step>.json`` (results of several evaluations of one step are merged; the step is
 the evaluated weights' own; ``networks`` names the classifier / feature network that judged, with
 a sha256 of its weights) and appends to ``metrics.jsonl`` and TensorBoard (``eval/...``).
-Metrics: modes (point data), stacked_modes, colored_js, mnist_score, pairwise, fid, kid, is.
+Records also say how FID-type scores were made (``protocols``: n_real, n_fake, split, quantize, the
+reference's sha256). Metrics: modes (point data), stacked_modes, colored_js, mnist_score, pairwise,
+fid, kid, prdc, is.
 """
 import io
 import json
@@ -25,7 +36,7 @@ from absl import flags
 from gran_tf import run_record, storage
 from gran_tf.cli.common import DATA_FLAG_HELP, absl_entry, positive
 from gran_tf.errors import ConfigError, RunDirError
-from gran_tf.eval import run_metrics
+from gran_tf.eval import reference, run_metrics
 from gran_tf.eval.loading import load_run
 from gran_tf.rundir import RunDir
 
@@ -33,7 +44,12 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "run directory to evaluate", required=True)
 flags.DEFINE_list("metrics", ["modes"], "comma-separated metric names")
 flags.DEFINE_integer("n_samples", None, "samples per metric (default: each metric's protocol size)")
-flags.DEFINE_string("split", "test", "real-data split to compare with")
+flags.DEFINE_string("split", None, "real-data split to compare with (default: the protocol's, else test)")
+flags.DEFINE_enum("protocol", None, sorted(reference.PROTOCOLS), "published FID protocol (sample counts, split)")
+flags.DEFINE_integer("n_real", None, "real images for fid/kid/prdc (default: the protocol's, else n_samples)")
+flags.DEFINE_bool("quantize", True, "round generated images to uint8 before the Inception network, as TTUR does")
+flags.DEFINE_string("fid_reference", None, "score fid/kid/prdc against this statistics .npz (gran-fid-stats, TTUR)")
+flags.DEFINE_bool("allow_repeats", False, "let real images repeat when a split holds fewer than asked for")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets directory for tfds image sets")
 flags.DEFINE_string("checkpoint", "final", "weights to evaluate: final (export/), best (ckpt_best/) or a step")
 flags.DEFINE_string("data", None, DATA_FLAG_HELP)
@@ -56,14 +72,30 @@ def load_samples(path):
     return loaded
 
 
+def fid_settings(n_samples):
+    """EvalContext's FID settings from the flags, and the split the other metrics use."""
+    protocol = reference.protocol(FLAGS.protocol, n_fake=n_samples, split=FLAGS.split, quantize=FLAGS.quantize,
+                                  n_real=None if FLAGS.n_real is None else positive("--n_real", FLAGS.n_real))
+    return protocol.split, {"fid_protocol": protocol, "fid_reference": FLAGS.fid_reference,
+                            "allow_repeats": FLAGS.allow_repeats}
+
+
 def score_given_samples(n_samples):
     run = run_record.read(RunDir(FLAGS.model_dir))
+    split, fid = fid_settings(n_samples)
     ctx = run_metrics.GivenSamples(load_samples(FLAGS.samples), run.data, seed=run.seed, n_samples=n_samples,
-                                   split=FLAGS.split, data_dir=FLAGS.data_dir)
+                                   split=split, data_dir=FLAGS.data_dir, **fid)
     values = run_metrics.evaluate(ctx, FLAGS.metrics)
-    record = {"samples": FLAGS.samples, "data_of": FLAGS.model_dir, "split": FLAGS.split,
-              **{f"eval/{k}": v for k, v in values.items()}, **({"networks": ctx.networks} if ctx.networks else {})}
+    record = {"samples": FLAGS.samples, "data_of": FLAGS.model_dir, "split": split,
+              **{f"eval/{k}": v for k, v in values.items()}, **ctx.record_facts()}
     print(json.dumps(record, indent=2, sort_keys=True))
+
+
+def merged(earlier, record):
+    """An eval_<step>.json record over an earlier one of the same step: values replaced, the
+    networks and protocols of both kept."""
+    facts = {key: {**earlier.get(key, {}), **record.get(key, {})} for key in ("networks", "protocols")}
+    return {**earlier, **record, **{key: value for key, value in facts.items() if value}}
 
 
 def main():
@@ -75,16 +107,13 @@ def main():
     run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint, data=FLAGS.data)
     if run.step is None:
         raise RunDirError(f"{run.run_dir.path} does not record the step of its export; use --checkpoint=STEP")
-    ctx = run.context(n_samples, FLAGS.split, FLAGS.data_dir)
+    split, fid = fid_settings(n_samples)
+    ctx = run.context(n_samples, split, FLAGS.data_dir, **fid)
     values = run_metrics.evaluate(ctx, FLAGS.metrics)
     step = run.step
-    record = {"step": step, "checkpoint": run.checkpoint, "split": FLAGS.split,
-              **{f"eval/{k}": v for k, v in values.items()}}
-    if ctx.networks:  # which classifier / feature network judged, by content hash
-        record["networks"] = ctx.networks
-    earlier = run.run_dir.read_json(f"eval_{step}.json") or {}
-    networks = {**earlier.get("networks", {}), **ctx.networks}
-    run.run_dir.write_json(f"eval_{step}.json", {**earlier, **record, **({"networks": networks} if networks else {})})
+    record = {"step": step, "checkpoint": run.checkpoint, "split": split,
+              **{f"eval/{k}": v for k, v in values.items()}, **ctx.record_facts()}
+    run.run_dir.write_json(f"eval_{step}.json", merged(run.run_dir.read_json(f"eval_{step}.json") or {}, record))
     run.run_dir.append_metrics(record)
     with tf.summary.create_file_writer(run.run_dir.path).as_default():
         for k, v in values.items():

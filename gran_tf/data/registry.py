@@ -339,16 +339,38 @@ class DataRecord:
                               "(for array points, set array_data.means and array_data.std)")
         return _mixture(self.params)
 
-    def real(self, n, seed, split="test", data_dir=None, batch_size=500):
+    def split_size(self, split):
+        """Examples in ``split``; None where unknown (point sets, a tf.data.Dataset's hashed split)."""
+        return (self.to_dict()["split_sizes"] or {}).get(split)
+
+    def identity(self):
+        """What fixes the examples of this data (name, recipe, content hashes), as plain values:
+        the key of caches of statistics on it; None for a tf.data.Dataset, which has no hash."""
+        if self.name == "stream":
+            return None
+        return {k: v for k, v in self.to_dict().items() if k != "pixel_range"}
+
+    def real(self, n, seed, split="test", data_dir=None, batch_size=500, allow_repeats=False):
         """n real examples of ``split`` in the run's pixel range, as NumPy: drawn from the
-        mixture for the built-in point sets, else read in batches of the seeded pipeline."""
+        mixture for the built-in point sets, else read in batches of the seeded pipeline. Asking
+        for more than the split holds is a ConfigError unless ``allow_repeats`` (then the
+        pipeline's next epochs give the rest)."""
         if self.name in synthetic.POINT_DATASETS:
             x, _ = self.mixture().sample(n, seed=seed + 1 + SPLITS.index(split))
             return np.asarray(x)
-        size = (self.to_dict()["split_sizes"] or {}).get(split)
+        size = self.split_size(split)
+        if size is not None and n > size and not allow_repeats:
+            raise ConfigError(f"{n} real examples asked of the {split} split of {self.name!r}, which holds {size}: "
+                              "ask for fewer, or allow repeated examples (--allow_repeats)")
         batch = min(n, batch_size, size or batch_size)
-        batches = self.make_dataset(batch, seed, split=split, data_dir=data_dir, repeat=True, shuffle=True)
-        return np.concatenate([np.asarray(x) for x, _ in batches.take(-(-n // batch))])[:n]
+        repeat = allow_repeats or size is not None  # within one epoch when the size is known
+        batches = self.make_dataset(batch, seed, split=split, data_dir=data_dir, repeat=repeat, shuffle=True)
+        parts = [np.asarray(x) for x, _ in batches.take(-(-n // batch))]
+        x = np.concatenate(parts)[:n] if parts else np.zeros((0, *self.spec.shape), np.float32)
+        if len(x) < n:
+            raise ConfigError(f"{n} real examples asked of the {split} split of {self.name!r}, which gave {len(x)}: "
+                              "ask for fewer, or allow repeated examples (--allow_repeats)")
+        return x
 
     def make_dataset(self, batch_size, seed, **kw):
         """``make_dataset`` of this data (``split``, ``data_dir``, ``repeat``, ``shuffle``, ``start``)."""

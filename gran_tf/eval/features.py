@@ -1,41 +1,30 @@
-"""Feature extraction, cached reference statistics and FID / KID / IS scores.
+"""Feature extraction and the scores computed on features: FID, KID, IS, precision/recall and
+density/coverage ("prdc").
 
 Images everywhere are NumPy arrays [N, H, W] or [N, H, W, C] with values in [0, 255] (uint8 or
-float). The feature network is any Keras model mapping such images to [N, D] features; by default
-the FID Inception port (:func:`gran_tf.eval.inception.load_fid_inception`). Every score dict
-records n_real, n_fake, split and the feature network's name, since FID depends on all of them.
+float), quantised to uint8 before the network unless asked not to (see
+:mod:`gran_tf.eval.reference`). The feature network is any Keras model mapping such images to
+[N, D] features; by default the FID Inception port (:func:`gran_tf.eval.inception.load_fid_inception`).
+Every score dict records n_real, n_fake, split and the feature network, since FID depends on all
+of them.
 """
-import dataclasses
-import os
+import hashlib
 import pathlib
-import re
-import tempfile
 
 import keras
 import numpy as np
 import tqdm
 
-from gran_tf.cache import cache_dir
 from gran_tf.errors import GranError
-from gran_tf.eval import tfgan_math
+from gran_tf.eval import manifold, tfgan_math
+from gran_tf.eval.reference import FeatureStatistics, to_uint8
 
-SCORES = ("fid", "kid", "is")
+SCORES = ("fid", "kid", "is", "prdc")
+PRECISION_RECALL_K = 3  # Kynkäänniemi et al. 2019
+DENSITY_COVERAGE_K = 5  # Naeem et al. 2020
 DEFAULT_BATCH_SIZE = 50
+KID_BLOCK_SIZE = 1024  # TF-GAN's default block of the KID estimator
 INCEPTION_SCORE_SPLITS = 10  # Salimans et al. 2016 report mean ± std over 10 splits
-
-
-@dataclasses.dataclass(frozen=True)
-class ReferenceStatistics:
-    """Real-data activations of one dataset split, as cached by :func:`reference_statistics`."""
-    acts: np.ndarray
-    name: str
-    split: str
-    resolution: tuple
-    feature_network: str
-
-    @property
-    def n(self):
-        return len(self.acts)
 
 
 def _with_channel_axis(images):
@@ -74,41 +63,6 @@ def default_feature_network():
     return load_fid_inception()
 
 
-def _cache_key(*parts):
-    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", str(part)) for part in parts)
-
-
-def reference_statistics(name, split, n, images_fn, resolution, model=None,
-                         batch_size=DEFAULT_BATCH_SIZE, progress=True):
-    """Activations of ``images_fn(n)`` (real data of ``name``/``split`` at ``resolution``), cached.
-
-    The cache file under ``cache_dir("reference_stats")`` is keyed by dataset, split,
-    resolution, n and the feature network's name; ``images_fn`` runs only on a cache miss.
-    """
-    model = model or default_feature_network()
-    resolution = tuple(np.broadcast_to(resolution, (2,)).tolist())
-    key = _cache_key(name, split, f"{resolution[0]}x{resolution[1]}", f"n{n}", model.name)
-    path = cache_dir("reference_stats") / f"{key}.npz"
-    if path.is_file():
-        with np.load(path) as cached:
-            acts = cached["acts"]
-    else:
-        images = _with_channel_axis(images_fn(n))
-        if len(images) != n or images.shape[1:3] != resolution:
-            raise GranError(f"images_fn({n}) for {name}/{split} gave shape {images.shape}, expected "
-                            f"{n} images of {resolution[0]}x{resolution[1]}")
-        acts = extract_features(model, images, batch_size, progress, desc=f"{name}/{split}")
-        _save_npz_atomically(path, acts=acts)
-    return ReferenceStatistics(acts, name, split, resolution, model.name)
-
-
-def _save_npz_atomically(path, **arrays):
-    fd, tmp = tempfile.mkstemp(dir=pathlib.Path(path).parent, suffix=".npz")
-    with os.fdopen(fd, "wb") as file:
-        np.savez(file, **arrays)
-    os.replace(tmp, path)
-
-
 def load_logits_model(path):
     """A Keras model giving class logits, from a ``.keras`` file or a SavedModel folder."""
     path = pathlib.Path(path)
@@ -140,47 +94,90 @@ def _check_metrics(metrics, classifier):
             ".keras file or SavedModel giving logits>, or leave 'is' out of metrics.")
 
 
-def _count(real):
-    if real is None:
-        return 0
-    return real.n if isinstance(real, ReferenceStatistics) else len(real)
+def weights_digest(model):
+    """sha256 over a Keras model's weights (names, shapes, dtypes and bytes, in order)."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        value = np.ascontiguousarray(np.asarray(weight))
+        digest.update(f"{weight.path}:{value.shape}:{value.dtype};".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
-def score_images(fake_images, real=None, metrics=SCORES, model=None, classifier=None, split=None,
-                 batch_size=DEFAULT_BATCH_SIZE, kid_block_size=1024, is_splits=INCEPTION_SCORE_SPLITS,
-                 progress=True):
-    """FID / KID / IS of ``fake_images`` against ``real`` (images or :class:`ReferenceStatistics`).
+def network_identity(model):
+    return {"name": model.name, "sha256": weights_digest(model)}
 
-    ``classifier`` (a Keras model or a path) gives the logits for "is". Returns a dict with the
-    requested scores (``kid_std``, ``is_std`` beside them) and always n_real, n_fake, split and
-    feature_network (None when only "is" is asked; the classifier's name is then under classifier).
+
+def feature_statistics(images, model, quantize=True, batch_size=DEFAULT_BATCH_SIZE, progress=True, desc="features",
+                       **info):
+    """:class:`FeatureStatistics` (mu, sigma, features) of ``images`` through ``model``, the
+    images rounded to uint8 first when ``quantize``; ``info`` is recorded beside them."""
+    images = to_uint8(images) if quantize else images
+    features = extract_features(model, images, batch_size, progress, desc=desc)
+    return FeatureStatistics.from_features(features, network=network_identity(model), quantize=quantize, **info)
+
+
+def _check_same_network(reference, model):
+    network = reference.info.get("network") or {}
+    if network and (network.get("name"), network.get("sha256")) != (model.name, weights_digest(model)):
+        raise GranError(f"Reference statistics come from {network.get('name')} "
+                        f"(sha256 {str(network.get('sha256'))[:12]}...), not {model.name}")
+
+
+def _features_of(reference, metric):
+    if reference.features is None:
+        raise GranError(f"{metric} needs the real images' features, and the reference statistics "
+                        f"{reference.path or ''} hold only mu and sigma (a TTUR-format file): "
+                        "recompute them with gran-fid-stats, or ask for fid only")
+    return reference.features
+
+
+def feature_scores(real, fake, metrics, kid_block_size=KID_BLOCK_SIZE):
+    """FID, KID and prdc of two :class:`FeatureStatistics`."""
+    result = {}
+    if "fid" in metrics:
+        result["fid"] = tfgan_math.frechet_distance_from_moments(real.mu, real.sigma, fake.mu, fake.sigma)
+    if "kid" in metrics:
+        result["kid"], result["kid_std"] = tfgan_math.kernel_distance(_features_of(real, "KID"), fake.features,
+                                                                      max_block_size=kid_block_size)
+    if "prdc" in metrics:
+        real_features = _features_of(real, "precision/recall")
+        result.update(manifold.precision_recall(real_features, fake.features, k=PRECISION_RECALL_K))
+        result.update(manifold.density_coverage(real_features, fake.features, k=DENSITY_COVERAGE_K))
+    return result
+
+
+def score_images(fake_images, real=None, metrics=("fid", "kid"), model=None, classifier=None, split=None,
+                 quantize=True, batch_size=DEFAULT_BATCH_SIZE, kid_block_size=KID_BLOCK_SIZE,
+                 is_splits=INCEPTION_SCORE_SPLITS, progress=True):
+    """FID / KID / IS / prdc of ``fake_images`` against ``real`` (images, or
+    :class:`FeatureStatistics`, e.g. loaded from a TTUR-format file).
+
+    Images are rounded to uint8 before the network when ``quantize`` (as TTUR, StudioGAN and
+    clean-fid do). ``classifier`` (a Keras model or a path) gives the logits for "is". Returns a
+    dict with the requested scores (``kid_std``, ``is_std``, precision, recall, density, coverage)
+    and always n_real, n_fake, split and feature_network (None when only "is" is asked; the
+    classifier's name is then under classifier).
     """
     metrics = tuple(metrics)
     _check_metrics(metrics, classifier)
-    if isinstance(real, ReferenceStatistics):
-        split = real.split
-    result = {"n_real": _count(real), "n_fake": len(fake_images), "split": split, "feature_network": None}
-    if {"fid", "kid"} & set(metrics):
+    result = {"n_real": 0, "n_fake": len(fake_images), "split": split, "feature_network": None}
+    if set(metrics) - {"is"}:
         if real is None:
-            raise GranError("FID and KID need real images or reference statistics")
+            raise GranError("FID, KID and prdc need real images or reference statistics")
         model = model or default_feature_network()
-        result["feature_network"] = model.name
-        if isinstance(real, ReferenceStatistics):
-            if real.feature_network != model.name:
-                raise GranError(f"Reference statistics come from {real.feature_network}, not {model.name}")
-            real_acts = real.acts
+        if isinstance(real, FeatureStatistics):
+            _check_same_network(real, model)
+            result["split"] = real.info.get("split", split)
         else:
-            real_acts = extract_features(model, real, batch_size, progress, desc="real")
-        fake_acts = extract_features(model, fake_images, batch_size, progress, desc="fake")
-        if "fid" in metrics:
-            result["fid"] = tfgan_math.frechet_distance(real_acts, fake_acts)
-        if "kid" in metrics:
-            result["kid"], result["kid_std"] = tfgan_math.kernel_distance(
-                real_acts, fake_acts, max_block_size=kid_block_size)
+            real = feature_statistics(real, model, quantize, batch_size, progress, desc="real")
+        fake = feature_statistics(fake_images, model, quantize, batch_size, progress, desc="fake")
+        result.update(feature_scores(real, fake, metrics, kid_block_size), n_real=real.n, feature_network=model.name)
     if "is" in metrics:
         if not isinstance(classifier, keras.Model):
             classifier = load_logits_model(classifier)
-        logits = extract_features(classifier, fake_images, batch_size, progress, desc="logits")
+        images = to_uint8(fake_images) if quantize else fake_images
+        logits = extract_features(classifier, images, batch_size, progress, desc="logits")
         result["is"], result["is_std"] = inception_score(logits, is_splits)
         result.update(classifier=classifier.name, is_splits=is_splits)
     return result

@@ -33,9 +33,10 @@ class LoadedRun:
     def seed(self):
         return self.record.seed
 
-    def context(self, n_samples=None, split="test", data_dir=None):
+    def context(self, n_samples=None, split="test", data_dir=None, **fid):
+        """The EvalContext of this run (``fid``: EvalContext's FID settings)."""
         return run_metrics.EvalContext(self.generator, self.data, seed=self.seed, n_samples=n_samples, split=split,
-                                       data_dir=data_dir, plot_dir=self.run_dir.samples_dir)
+                                       data_dir=data_dir, plot_dir=self.run_dir.samples_dir, **fid)
 
     def d_probability(self, x):
         """P(real | x) = σ(D(x)) in inference mode (the GAM battle's discriminator)."""

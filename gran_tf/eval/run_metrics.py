@@ -4,7 +4,6 @@ training-time evaluation (gin: ``Trainer.eval_metrics``).
 A metric takes an :class:`EvalContext` (the generator, the dataset it was trained on, sample
 counts) and returns a flat dict of numbers, keyed ``<metric>/<name>``.
 """
-import hashlib
 import math
 import os
 
@@ -15,7 +14,8 @@ import tensorflow as tf
 from gran_tf import data as gdata
 from gran_tf import random_streams
 from gran_tf.errors import ConfigError
-from gran_tf.eval.features import SCORES
+from gran_tf.eval import reference
+from gran_tf.eval.features import SCORES, weights_digest
 
 DEFAULT_N = {"modes": 2500, "stacked_modes": 25600}  # VEEGAN/PacGAN and Metz et al. protocols
 _SAMPLE_BATCH = 500
@@ -34,12 +34,20 @@ class EvalContext:
     """What a metric needs to know about a run: its generator and its data (a ``DataRecord``:
     the run's own, never the global gin state's)."""
 
-    def __init__(self, generator, data, seed=0, n_samples=None, split="test", data_dir=None, plot_dir=None):
+    def __init__(self, generator, data, seed=0, n_samples=None, split="test", data_dir=None, plot_dir=None,
+                 fid_protocol=None, fid_reference=None, feature_network=None, allow_repeats=False):
         self.generator, self.data = generator, data
         self.seed, self.n_samples, self.split, self.data_dir = seed, n_samples, split, data_dir
         self.plot_dir = plot_dir  # where metrics that draw figures put their PNGs (None: no figures)
         self.spec = data.spec
+        # FID & co.: a reference.FidProtocol (default: n_samples against as many of split), a
+        # statistics file or FeatureStatistics to score against, the feature network (default
+        # the FID Inception), and whether real images may repeat when a split is too small.
+        self.fid_protocol = fid_protocol or reference.protocol(n_fake=n_samples, split=split)
+        self.fid_reference, self.feature_network = fid_reference, feature_network
+        self.allow_repeats = allow_repeats
         self.networks = {}  # the judging networks the metrics used: role -> {name, sha256, ...}
+        self.protocols = {}  # how scores that depend on a protocol were computed: metric -> facts
 
     def uses(self, role, model, **facts):
         """Records a judging network (the MNIST classifier, the FID Inception) with a content hash
@@ -75,17 +83,22 @@ class EvalContext:
         return np.concatenate([np.asarray(self.generator(z[i:i + _SAMPLE_BATCH], training=False))
                                for i in range(0, n, _SAMPLE_BATCH)])
 
-    def real(self, n):
-        """n real examples of the evaluation split in the run's pixel range."""
-        return self.data.real(n, self.seed, split=self.split, data_dir=self.data_dir, batch_size=_SAMPLE_BATCH)
+    def real(self, n, split=None):
+        """n real examples of ``split`` (default: the evaluation split) in the run's pixel range."""
+        return self.data.real(n, self.seed, split=split or self.split, data_dir=self.data_dir,
+                              batch_size=_SAMPLE_BATCH, allow_repeats=self.allow_repeats)
+
+    def record_facts(self):
+        """What an evaluation record says of how its scores were made (networks, protocols)."""
+        return {key: value for key, value in (("networks", self.networks), ("protocols", self.protocols)) if value}
 
 
 class GivenSamples(EvalContext):
     """An EvalContext whose samples are given (another implementation's output, say) rather than
     drawn from a generator: the same metrics and real data, scored on ``samples`` [N, ...]."""
 
-    def __init__(self, samples, data, seed=0, n_samples=None, split="test", data_dir=None):
-        super().__init__(None, data, seed=seed, n_samples=n_samples, split=split, data_dir=data_dir)
+    def __init__(self, samples, data, seed=0, n_samples=None, split="test", data_dir=None, **fid):
+        super().__init__(None, data, seed=seed, n_samples=n_samples, split=split, data_dir=data_dir, **fid)
         self.given = np.asarray(samples)
         if self.given.ndim < 2 or tuple(self.given.shape[1:]) != tuple(self.spec.shape):
             raise ConfigError(f"samples of shape {list(self.given.shape)} do not match {data.name}'s "
@@ -97,16 +110,6 @@ class GivenSamples(EvalContext):
         if n > len(self.given):
             raise ConfigError(f"the metric needs {n} samples, {len(self.given)} were given (set --n_samples)")
         return self.given[:n]
-
-
-def weights_digest(model):
-    """sha256 over a Keras model's weights (names, shapes, dtypes and bytes, in order)."""
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        value = np.ascontiguousarray(np.asarray(weight))
-        digest.update(f"{weight.path}:{value.shape}:{value.dtype};".encode())
-        digest.update(value.tobytes())
-    return digest.hexdigest()
 
 
 def require(ctx, metric, kinds=None, datasets=None):
@@ -244,16 +247,49 @@ def neighbours_metric(ctx):
     return {"neighbours/mean_nearest_distance": float(distances[:, 0].mean()), "neighbours/n_train": n_train}
 
 
+def real_statistics(ctx, model, protocol):
+    """The reference statistics of ``ctx``'s FID: its ``fid_reference`` file, else those of the
+    protocol's real images, cached per data identity, split, n, seed, network and quantisation
+    (data given as a tf.data.Dataset has no identity: computed each time)."""
+    from gran_tf.eval.features import feature_statistics, network_identity
+
+    if ctx.fid_reference is not None:
+        if isinstance(ctx.fid_reference, reference.FeatureStatistics):
+            return ctx.fid_reference
+        return reference.FeatureStatistics.load(ctx.fid_reference)
+    n = protocol.n_real or ctx.data.split_size(protocol.split)
+    if n is None:
+        raise ConfigError(f"the FID protocol {protocol.name!r} uses the whole {protocol.split} split, whose size "
+                          f"is unknown for {ctx.dataset!r} data: give the number of real images (--n_real)")
+    data = ctx.data.identity()
+    facts = {"data": data, "split": protocol.split, "seed": ctx.seed}
+
+    def compute():
+        real = reference.to_pixels(ctx.real(n, protocol.split), ctx.value_range)
+        return feature_statistics(real, model, protocol.quantize, desc=f"real {protocol.split}", **facts)
+
+    if data is None:
+        return compute()
+    return reference.cached({**facts, "n": n, "quantize": protocol.quantize, "network": network_identity(model)},
+                            compute)
+
+
 def inception_metrics(ctx, names):
-    """FID / KID / IS through the FID Inception network (see gran_tf.eval.features)."""
+    """FID / KID / IS / prdc through the FID Inception network (see gran_tf.eval.features), by
+    ``ctx.fid_protocol``; how they were computed goes to ``ctx.protocols["fid"]``."""
     from gran_tf.eval.features import default_feature_network, score_images
 
     require(ctx, "fid", kinds=("image",))
-    n = ctx.n_for("fid", 10000)
-    scale = lambda x: 255.0 * (x - ctx.value_range[0]) / (ctx.value_range[1] - ctx.value_range[0])  # noqa: E731
-    model = ctx.uses("feature_network", default_feature_network()) if set(names) - {"is"} else None
-    result = score_images(scale(ctx.samples(n)), real=scale(ctx.real(n)), metrics=names, model=model,
-                          split=ctx.split, classifier=inception_score_logits_path() if "is" in names else None)
+    protocol = ctx.fid_protocol
+    model, real = None, None
+    if set(names) - {"is"}:
+        model = ctx.uses("feature_network", ctx.feature_network or default_feature_network())
+        real = real_statistics(ctx, model, protocol)
+    result = score_images(reference.to_pixels(ctx.samples(protocol.n_fake), ctx.value_range), real=real, metrics=names, model=model,
+                          split=protocol.split, quantize=protocol.quantize,
+                          classifier=inception_score_logits_path() if "is" in names else None)
+    ctx.protocols["fid"] = {**protocol.as_dict(), "n_real": result["n_real"], "n_fake": result["n_fake"],
+                            **({"reference": real.provenance()} if real is not None else {})}
     return prefixed("inception", result)
 
 

@@ -70,6 +70,18 @@ def frechet_distance(acts_a, acts_b):
     return float(value.numpy())
 
 
+def frechet_distance_from_moments(mu_a, sigma_a, mu_b, sigma_b):
+    """FID from means and covariances (Heusel et al. 2017, eq. 6), with TF-GAN's
+    ``trace_sqrt_product`` for Tr((Σa Σb)^½): what scores against a ``mu``/``sigma`` file use."""
+    mu_a, mu_b = (np.asarray(m, np.float64) for m in (mu_a, mu_b))
+    sigma_a, sigma_b = (np.asarray(s, np.float64) for s in (sigma_a, sigma_b))
+    if mu_a.shape != mu_b.shape or sigma_a.shape != sigma_b.shape:
+        raise GranError(f"moments of different dimensions: mu {mu_a.shape} vs {mu_b.shape}, "
+                        f"sigma {sigma_a.shape} vs {sigma_b.shape}")
+    trace_sqrt = float(classifier_metrics().trace_sqrt_product(tf.constant(sigma_a), tf.constant(sigma_b)).numpy())
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * trace_sqrt)
+
+
 def kernel_distance(acts_a, acts_b, max_block_size=1024):
     """KID (Bińkowski et al. 2018): unbiased MMD² with k(x, y) = (xᵀy / d + 1)³, block estimator.
 

@@ -15,6 +15,7 @@ import tensorflow as tf
 from gran_tf import run_record
 from gran_tf.data import as_data_record
 from gran_tf.errors import ConfigError
+from gran_tf.eval import reference
 from gran_tf.rundir import RunDir
 from gran_tf.settings import integer_setting
 from gran_tf.training import summaries
@@ -70,9 +71,10 @@ class Evaluate(_EveryEpochs):
     """The training-time evaluation: gran_tf ``metrics`` (``modes``, ``fid``, ``mnist_score``,
     ...) of the generator on the run's ``data``, added to the epoch's logs as ``eval/<name>``
     (for EarlyStopping, ModelCheckpoint(save_best_only=True), CSVLogger) and, with ``directory``,
-    to its metrics.jsonl; with ``log_dir``, to TensorBoard."""
+    to its metrics.jsonl; with ``log_dir``, to TensorBoard. ``fid_reference``: a statistics file
+    (``gran-fid-stats``, TTUR) that FID, KID and prdc compare with instead of the data's images."""
 
-    def __init__(self, metrics, data, every=1, n_samples=None, directory=None, log_dir=None):
+    def __init__(self, metrics, data, every=1, n_samples=None, directory=None, log_dir=None, fid_reference=None):
         super().__init__(every)
         from gran_tf.eval import run_metrics
 
@@ -84,6 +86,8 @@ class Evaluate(_EveryEpochs):
         self.n_samples = None if n_samples is None else integer_setting("Evaluate.n_samples", n_samples, 1)
         self.run_dir = RunDir(directory) if directory else None
         self.log_dir, self._writer = log_dir, None
+        self.fid_reference = None if fid_reference is None else reference.FeatureStatistics.load(fid_reference)
+        self.fid_reference = None if fid_reference is None else reference.FeatureStatistics.load(fid_reference)
 
     def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.log_dir) if self.log_dir else tf.summary.create_noop_writer()
@@ -93,7 +97,8 @@ class Evaluate(_EveryEpochs):
             return
         with self._writer.as_default():
             values = summaries.evaluate_and_record(self.model.generator, self.data, self.model.seed, self.metrics,
-                                                   self.step, n_samples=self.n_samples, run_dir=self.run_dir)
+                                                   self.step, n_samples=self.n_samples, run_dir=self.run_dir,
+                                                   fid_reference=self.fid_reference)
         if logs is not None:
             logs.update({f"eval/{k}": v for k, v in values.items()})
 

@@ -114,15 +114,14 @@ def save_final_plot(source):
     return plots.scatter_over_data(fake, real, means, path=os.path.join(source.run_dir.samples_dir, "final.png"))
 
 
-def evaluate_and_record(generator, data, seed, metrics, step, n_samples=None, run_dir=None):
-    """A training-time evaluation of ``generator`` on its run's ``data``: the values, as
-    TensorBoard scalars ``eval/<name>`` and (with ``run_dir``) a metrics.jsonl record naming the
-    judging networks."""
-    ctx = run_metrics.EvalContext(generator, data, seed=seed, n_samples=n_samples)
+def evaluate_and_record(generator, data, seed, metrics, step, n_samples=None, run_dir=None, fid_reference=None):
+    """A training-time evaluation of ``generator`` on its run's ``data`` (FID against
+    ``fid_reference`` statistics when given): the values, as TensorBoard scalars ``eval/<name>``
+    and (with ``run_dir``) a metrics.jsonl record naming the judging networks and protocols."""
+    ctx = run_metrics.EvalContext(generator, data, seed=seed, n_samples=n_samples, fid_reference=fid_reference)
     values = run_metrics.evaluate(ctx, metrics)
     for k, v in values.items():
         tf.summary.scalar(f"eval/{k}", v, step=step)
     if run_dir is not None:
-        networks = {"networks": ctx.networks} if ctx.networks else {}
-        run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}, **networks})
+        run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}, **ctx.record_facts()})
     return values

@@ -28,7 +28,7 @@ from gran_tf import data as gdata
 from gran_tf import run_record, settings, storage
 from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
-from gran_tf.eval import run_metrics
+from gran_tf.eval import reference, run_metrics
 from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, restore_networks
 from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
 from gran_tf.training import summaries
@@ -121,7 +121,7 @@ class Trainer:
                  log_every=100, sample_every=500, checkpoint_every=1000, keep_checkpoints=3,
                  n_samples=64, jit_compile=False, strategy=None, eval_every=0, eval_metrics=(),
                  eval_samples=None, best_metric=None, best_mode="max", steps_per_loop=1,
-                 precision="float32"):
+                 precision="float32", fid_reference=None):
         self.run_dir, self._manager = RunDir(model_dir), None
         # Every setting is checked here, before the run directory is touched.
         self.total_steps, self.seed = integer_setting("total_steps", total_steps, 1), integer_setting("seed", seed)
@@ -140,6 +140,9 @@ class Trainer:
         self.precision = precision
         self._check_intervals()
         self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
+        # FID of training-time evaluations against a statistics file (gran-fid-stats, TTUR), else
+        # against the run's real images, whose statistics are cached per data, split and n.
+        self.fid_reference = None if fid_reference is None else reference.FeatureStatistics.load(fid_reference)
         self.updater = updater or Alternating()
         self.strategy = strategy or make_strategy()
         self.role = worker_role(self.strategy)
@@ -451,7 +454,8 @@ class Trainer:
     def _evaluate(self, step, best_manager):
         """Training-time evaluation: metrics to TensorBoard and metrics.jsonl, best checkpoint kept."""
         values = summaries.evaluate_and_record(self.generator, self.data, self.seed, self.eval_metrics, step,
-                                               n_samples=self.eval_samples, run_dir=self.run_dir)
+                                               n_samples=self.eval_samples, run_dir=self.run_dir,
+                                               fid_reference=self.fid_reference)
         if self.best.improved(values, step):
             best_manager.save(checkpoint_number=step)
             self.run_dir.write_json("best.json", self.best.as_dict())

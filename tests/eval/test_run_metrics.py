@@ -1,4 +1,6 @@
 """The named run metrics on a tiny MNIST generator: values, figures, errors."""
+import hashlib
+
 import gin
 import numpy as np
 import pytest
@@ -80,3 +82,57 @@ def test_scores_record_the_classifier_that_gave_them(mnist_ctx, monkeypatch):
     kernel = keras_model.weights[0]
     kernel.assign(kernel.numpy() + np.float32(1e-3) * (np.arange(kernel.numpy().size) == 0).reshape(kernel.shape))
     assert run_metrics.weights_digest(keras_model) != used["sha256"]
+
+
+@pytest.fixture
+def photos(monkeypatch, tmp_path):
+    """Forty random 8x8 RGB photos given as an array (10 in the test split), with a private cache."""
+    monkeypatch.setenv("GRAN_TF_CACHE", str(tmp_path / "cache"))
+    images = np.random.default_rng(0).integers(0, 256, size=(40, 8, 8, 3), dtype=np.uint8)
+    return DataRecord.from_array(images, "unit", test_fraction=0.25)
+
+
+def _fid_context(data, network, samples, **fid):
+    return run_metrics.GivenSamples(samples, data, n_samples=len(samples), feature_network=network, **fid)
+
+
+def test_fid_records_its_protocol_and_caches_the_real_statistics(photos, fake_feature_network, tmp_path):
+    n_test, net = photos.split_size("test"), fake_feature_network()
+    samples = np.random.default_rng(1).uniform(0, 1, size=(n_test, 8, 8, 3)).astype(np.float32)
+    ctx = _fid_context(photos, net, samples)
+    values = run_metrics.evaluate(ctx, ["fid", "kid", "prdc"])
+    assert values["inception/n_real"] == values["inception/n_fake"] == n_test
+    assert {"inception/fid", "inception/kid", "inception/precision", "inception/coverage"} <= set(values)
+    facts = ctx.record_facts()["protocols"]["fid"]
+    assert {k: facts[k] for k in ("name", "n_fake", "n_real", "split", "quantize")} == {
+        "name": "custom", "n_fake": n_test, "n_real": n_test, "split": "test", "quantize": True}
+    cache = list((tmp_path / "cache" / "reference_stats").glob("*.npz"))
+    assert len(cache) == 1 and facts["reference"]["sha256"] == hashlib.sha256(cache[0].read_bytes()).hexdigest()
+    mtime = cache[0].stat().st_mtime_ns
+    again = run_metrics.evaluate(_fid_context(photos, net, samples), ["fid"])
+    assert again["inception/fid"] == values["inception/fid"]  # the cached statistics, the same kernels
+    assert cache[0].stat().st_mtime_ns == mtime
+
+
+def test_fid_against_a_statistics_file_equals_fid_against_its_images(photos, fake_feature_network, tmp_path):
+    from gran_tf.eval.features import feature_statistics
+    from gran_tf.eval.reference import to_pixels
+
+    n_test, net = photos.split_size("test"), fake_feature_network()
+    samples = np.random.default_rng(2).uniform(0, 1, size=(n_test, 8, 8, 3)).astype(np.float32)
+    real = to_pixels(photos.real(n_test, seed=0), (0, 1))
+    feature_statistics(real, net, progress=False).save(tmp_path / "ref.npz")
+    from_file = _fid_context(photos, net, samples, fid_reference=str(tmp_path / "ref.npz"))
+    values = run_metrics.evaluate(from_file, ["fid"])
+    expected = run_metrics.evaluate(_fid_context(photos, net, samples), ["fid"])
+    assert values["inception/fid"] == pytest.approx(expected["inception/fid"], rel=1e-9)
+    assert from_file.protocols["fid"]["reference"]["path"] == str(tmp_path / "ref.npz")
+
+
+def test_more_real_images_than_the_split_holds_needs_allow_repeats(photos, fake_feature_network):
+    n_test, net = photos.split_size("test"), fake_feature_network()
+    samples = np.zeros((n_test + 5, 8, 8, 3), np.float32)
+    with pytest.raises(ConfigError, match=f"which holds {n_test}: ask for fewer"):
+        run_metrics.evaluate(_fid_context(photos, net, samples), ["fid"])
+    allowed = _fid_context(photos, net, samples, allow_repeats=True)
+    assert run_metrics.evaluate(allowed, ["fid"])["inception/n_real"] == n_test + 5
