@@ -7,7 +7,8 @@ the work is split into stages that exchange .npy / .json files through ``--work`
     source .venv/bin/activate                      # gran_tf's venv
     python bench/fid_crosscheck.py images --n 5000 # MNIST train/test, stacked MNIST and its noisy copy
     python bench/fid_crosscheck.py gran            # Keras port (+ TorchScript original) features, FID
-    /work/xvenv/bin/python bench/fid_crosscheck.py peers   # the peers' features and FID
+    /work/xvenv/bin/python bench/fid_crosscheck.py peers     # the peers' features and FID
+    /work/xvenv/bin/python bench/fid_crosscheck.py manifold  # prdc / torch-fidelity precision, recall...
     python bench/fid_crosscheck.py table           # docs/results/fid_crosscheck/results.json + Markdown
 
 The peers' venv (outside the repository):
@@ -477,7 +478,7 @@ def stage_peers(args):
                                                extractor, _load_images(args.work, "check", "299"))
     _save_features(args.work, "torchscript_original", "check", "299", reference)
     implementations = peer_implementations(args.work, pt_path, state, extractor)
-    math_only = fid_math_on_gran_features(args.work)
+    math_only = {} if args.skip_fid_math_only else fid_math_on_gran_features(args.work)
     for name in args.only or implementations:
         features_fn, fid_fn = implementations[name]
         start = time.perf_counter()
@@ -492,6 +493,47 @@ def stage_peers(args):
     _write_json(_paths(args.work)["meta"] / "peers.json", {
         "versions": peer_versions(), "conversion": conversion, "resize_free_vs_torchscript": resize_free,
         "fid_math_on_gran_features": math_only})
+
+
+def stage_manifold(args):
+    """prdc's and torch-fidelity's precision/recall (k = 3), density/coverage (k = 5) on gran_tf's
+    port features (side a real, side b fake): the k-NN math alone, features held equal."""
+    import torch
+    from prdc import compute_prdc
+    from torch_fidelity.metric_prc import calculate_precision_recall_full
+
+    out = {}
+    for set_name in SETS:
+        real, fake = (_load_features(args.work, "gran_port", set_name, side) for side in SIDES)
+        k3, k5 = compute_prdc(real, fake, nearest_k=3), compute_prdc(real, fake, nearest_k=5)
+        precision, recall = calculate_precision_recall_full(torch.from_numpy(fake), torch.from_numpy(real), neighborhood=3)
+        out[set_name] = {"prdc": {"precision": float(k3["precision"]), "recall": float(k3["recall"]),
+                                  "density": float(k5["density"]), "coverage": float(k5["coverage"])},
+                         "torch_fidelity": {"precision": precision, "recall": recall}}
+    _write_json(_paths(args.work)["meta"] / "manifold_peers.json", out)
+
+
+def manifold_rows(work):
+    """gran_tf.eval.manifold next to prdc and torch-fidelity on the same (gran_tf port) features."""
+    from gran_tf.eval import manifold
+
+    peers = _read_json(_paths(work)["meta"] / "manifold_peers.json")
+    rows = []
+    for set_name in SETS:
+        real, fake = (_load_features(work, "gran_port", set_name, side) for side in SIDES)
+        gran = {**manifold.precision_recall(real, fake, k=3), **manifold.density_coverage(real, fake, k=5)}
+        rows.append({"set": set_name, "gran_tf": gran, **peers[set_name]})
+    return rows
+
+
+def manifold_markdown(rows):
+    lines = ["| set | implementation | precision (k=3) | recall (k=3) | density (k=5) | coverage (k=5) |",
+             "|---|---|---:|---:|---:|---:|"]
+    for row in rows:
+        for name in ("gran_tf", "prdc", "torch_fidelity"):
+            values = [row[name].get(key) for key in ("precision", "recall", "density", "coverage")]
+            lines.append(f"| {row['set']} | {name} | " + " | ".join("n/a" if v is None else f"{v:.4f}" for v in values) + " |")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- stage: table (either venv)
@@ -537,7 +579,8 @@ def stage_table(args):
     math_only = {set_name: {name: (fid - fids["gran_port"][set_name]) / fids["gran_port"][set_name]
                             for name, fid in by_peer.items()}
                  for set_name, by_peer in peers.get("fid_math_on_gran_features", {}).items()}
-    results = {"images": _read_json(paths["meta"] / "images.json"), "peers": peers,
+    manifold = manifold_rows(args.work) if (paths["meta"] / "manifold_peers.json").is_file() else []
+    results = {"images": _read_json(paths["meta"] / "images.json"), "peers": peers, "manifold": manifold,
                "timings_s": _read_json(paths["meta"] / "timings.json"), "rows": rows,
                "resize_free_299_vs_torchscript_original": resize_free,
                "fid_math_only_relative_difference": math_only}
@@ -545,22 +588,27 @@ def stage_table(args):
     print(markdown_table(rows))
     print("\nResize-free (299x299) features vs the TorchScript original:", json.dumps(resize_free, indent=1))
     print("Peers' FID math on gran_tf's features, relative difference:", json.dumps(math_only, indent=1))
+    if manifold:
+        print("\n" + manifold_markdown(manifold))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("images", "gran", "peers", "table"))
+    parser.add_argument("stage", choices=("images", "gran", "peers", "manifold", "table"))
     parser.add_argument("--work", type=pathlib.Path, default=DEFAULT_WORK, help="folder the stages exchange files in")
     parser.add_argument("--n", type=int, default=5000, help="images per side (images stage)")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--torchscript", action="store_true", help="gran stage: also the TorchScript original")
     parser.add_argument("--only", nargs="+", choices=[n for n in IMPLEMENTATIONS if n not in ("gran_port", "torchscript")],
                         help="peers stage: these peers only")
+    parser.add_argument("--skip_fid_math_only", action="store_true",
+                        help="peers stage: skip the peers' FID math on gran_tf's features (six 2048x2048 matrix roots)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (peers stage)")
     parser.add_argument("--results", type=pathlib.Path, default=RESULTS, help="table stage: results json")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    {"images": stage_images, "gran": stage_gran, "peers": stage_peers, "table": stage_table}[args.stage](args)
+    {"images": stage_images, "gran": stage_gran, "peers": stage_peers, "manifold": stage_manifold,
+     "table": stage_table}[args.stage](args)
 
 
 if __name__ == "__main__":
