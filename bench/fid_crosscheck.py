@@ -222,6 +222,7 @@ def check_images(count=CHECK_IMAGES, seed=SEED + 2):
 
 
 def gran_versions():
+    """gran_tf's commit and the installed versions in its venv."""
     import importlib.metadata
     import subprocess
 
@@ -231,6 +232,7 @@ def gran_versions():
 
 
 def stage_images(args):
+    """The two image sets as uint8 .npy and PNG folders, the 299x299 check images, metadata."""
     from gran_tf.eval.inception import wheel_weights_path
 
     start = time.perf_counter()
@@ -252,6 +254,7 @@ def stage_images(args):
 
 
 def stage_gran(args):
+    """Features and TF-GAN FID of gran_tf's Keras port (and, asked, of the TorchScript original)."""
     from gran_tf.eval import inception, tfgan_math
     from gran_tf.eval.features import default_feature_network, extract_features
 
@@ -317,6 +320,7 @@ def nvidia_interface_adapter(pt_path, folder):
 
 
 def torch_state_dict(state):
+    """{name: array} → {name: torch tensor}."""
     import torch
 
     return {name: torch.from_numpy(np.array(value)) for name, value in state.items()}
@@ -362,6 +366,7 @@ def check_resize_free(pt_path, pytorch_fid_model, fidelity_extractor, images):
 
 
 def cleanfid_features(folder, model, mode):
+    """clean-fid's folder pipeline (its loading and, in mode "clean", its resize) → [N, 2048]."""
     import torch
     from cleanfid import fid
 
@@ -370,6 +375,7 @@ def cleanfid_features(folder, model, mode):
 
 
 def cleanfid_fid(features_a, features_b):
+    """clean-fid's FID (np.cov moments, scipy sqrtm)."""
     from cleanfid import fid
 
     return float(fid.fid_from_feats(features_a, features_b))
@@ -389,6 +395,7 @@ def pytorch_fid_model(state, resize_and_scale=True):
 
 
 def pytorch_fid_features(folder, model):
+    """pytorch-fid's ``get_activations`` on the folder's PNG files (its loading, resize, scaling)."""
     from pytorch_fid.fid_score import get_activations
 
     files = sorted(str(path) for path in folder.glob("*.png"))
@@ -396,6 +403,7 @@ def pytorch_fid_features(folder, model):
 
 
 def pytorch_fid_fid(features_a, features_b):
+    """pytorch-fid's ``calculate_frechet_distance`` on moments as its ``calculate_activation_statistics``."""
     from pytorch_fid.fid_score import calculate_frechet_distance
 
     moments = [(np.mean(f, axis=0), np.cov(f, rowvar=False)) for f in (features_a, features_b)]
@@ -403,6 +411,7 @@ def pytorch_fid_fid(features_a, features_b):
 
 
 def fidelity_extractor(weights_path):
+    """torch-fidelity's TF1-compatible InceptionV3 (pool_3 "2048") on the converted state dict."""
     from torch_fidelity.utils import create_feature_extractor
 
     return create_feature_extractor("inception-v3-compat", ["2048"], cuda=False, verbose=False,
@@ -410,6 +419,7 @@ def fidelity_extractor(weights_path):
 
 
 def fidelity_features(folder, extractor):
+    """torch-fidelity's folder input (PIL → RGB uint8) through ``extractor`` → [N, 2048]."""
     from torch_fidelity.utils import extract_featuresdict_from_input_id
 
     return extract_featuresdict_from_input_id(1, extractor, input1=str(folder), cuda=False, batch_size=50,
@@ -417,6 +427,7 @@ def fidelity_features(folder, extractor):
 
 
 def fidelity_fid(features_a, features_b):
+    """torch-fidelity's FID (np.cov moments, eigenvalues of Σ₁Σ₂)."""
     import torch
     from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_features_to_statistics, fid_statistics_to_metric
 
@@ -438,6 +449,7 @@ def fid_math_on_gran_features(work):
 
 
 def peer_versions():
+    """Installed versions in the peers' venv."""
     import importlib.metadata
 
     packages = ("torch", "torchvision", "clean-fid", "torch-fidelity", "pytorch-fid", "prdc", "numpy", "scipy", "pillow")
@@ -467,6 +479,7 @@ def stage_peers(args):
     import torch
 
     torch.set_num_threads(args.threads)
+    start = time.perf_counter()
     pt_path = _read_json(_paths(args.work)["meta"] / "images.json")["weights"]
     tensors = torchscript_tensors(pt_path)
     state, mapping = torchvision_state_dict(tensors)
@@ -479,6 +492,7 @@ def stage_peers(args):
     _save_features(args.work, "torchscript_original", "check", "299", reference)
     implementations = peer_implementations(args.work, pt_path, state, extractor)
     math_only = {} if args.skip_fid_math_only else fid_math_on_gran_features(args.work)
+    _record_timing(args.work, "peers:conversion_checks_and_fid_math", time.perf_counter() - start)
     for name in args.only or implementations:
         features_fn, fid_fn = implementations[name]
         start = time.perf_counter()
@@ -527,6 +541,7 @@ def manifold_rows(work):
 
 
 def manifold_markdown(rows):
+    """The rows of :func:`manifold_rows` as a Markdown table."""
     lines = ["| set | implementation | precision (k=3) | recall (k=3) | density (k=5) | coverage (k=5) |",
              "|---|---|---:|---:|---:|---:|"]
     for row in rows:
@@ -556,6 +571,7 @@ def agreement_rows(work, fids):
 
 
 def markdown_table(rows):
+    """The rows of :func:`agreement_rows` as a Markdown table."""
     lines = ["| set | implementation | features: mean ‖Δf‖/‖f‖ | features: max abs Δ | FID | FID rel. diff vs gran_tf | protocol |",
              "|---|---|---:|---:|---:|---:|---|"]
     for row in rows:
@@ -567,6 +583,7 @@ def markdown_table(rows):
 
 
 def stage_table(args):
+    """Agreement of every implementation with gran_tf's port: results json and Markdown tables."""
     paths = _paths(args.work)
     fids = {path.stem: _read_json(path) for path in sorted(paths["fid"].glob("*.json"))}
     rows = agreement_rows(args.work, fids)
