@@ -16,7 +16,8 @@ The public names, loaded on first use (``import gran_tf`` itself does not import
   ``callbacks`` (SampleGrid, Evaluate, RunDirectory), ``data`` and ``make_dataset``,
   ``make_strategy``.
 - Evaluation: ``frechet_distance`` and ``kernel_distance`` of two activation sets (FID, KID with
-  TF-GAN's math), ``mode_coverage`` (the VEEGAN/PacGAN protocol), ``battle`` (GAM), ``evaluate``
+  TF-GAN's math), ``precision_recall`` and ``density_coverage`` of two feature sets,
+  ``mode_coverage`` (the VEEGAN/PacGAN protocol), ``battle`` (GAM), ``evaluate``
   (the named metrics of a generator on its run's data, as ``gran-evaluate`` computes them),
   ``load_run`` (a run directory's networks and record).
 """
@@ -38,6 +39,8 @@ _NAMES = {
     "make_strategy": "gran_tf.distribute",
     "frechet_distance": "gran_tf.eval.tfgan_math",
     "kernel_distance": "gran_tf.eval.tfgan_math",
+    "precision_recall": "gran_tf.eval.manifold",
+    "density_coverage": "gran_tf.eval.manifold",
     "mode_coverage": "gran_tf.eval.modes",
     "battle": "gran_tf.eval.gam",
     "evaluate": "gran_tf.eval.api",

@@ -1,0 +1,74 @@
+"""gran-fid-stats and gran-evaluate's FID settings on a tiny run trained on a folder of photos,
+through the real FID Inception network (16x16 images, a dozen of them: seconds)."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gran_tf.eval.reference import FeatureStatistics
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY_FOLDER_RUN = ["--gin_file=folder_dcgan", "--gin_param=image_folder.size = 16",
+                   "--gin_param=image_folder.test_fraction = 0.25", "--gin_param=Trainer.total_steps = 1",
+                   "--gin_param=Trainer.batch_size = 4", "--gin_param=DCGANGenerator.kernels = (8, 4, 3)",
+                   "--gin_param=DCGANDiscriminator.kernels = (4, 8)", "--gin_param=DCGANGenerator.z_dim = 4"]
+
+
+def launch(script, *args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "launch", script), *args], capture_output=True,
+                          text=True, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+
+
+def one_error_line(result, text):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and text in lines[0], result.stderr
+
+
+@pytest.fixture
+def folder_run(tmp_path, write_images):
+    folder = write_images(str(tmp_path / "photos"), 40, size=(20, 20))
+    run = tmp_path / "run"
+    result = launch("train.py", f"--model_dir={run}", *TINY_FOLDER_RUN, f"--gin_param=image_folder.path = '{folder}'")
+    assert result.returncode == 0, result.stderr
+    return folder, run
+
+
+def test_statistics_from_a_run_and_from_its_folder_agree_and_score_the_run(folder_run, tmp_path):
+    folder, run = folder_run
+    n_test = json.loads((run / "run.json").read_text())["data"]["split_sizes"]["test"]
+    from_run = launch("fid_stats.py", f"--model_dir={run}", "--split=test", f"--out={tmp_path / 'run.npz'}")
+    assert from_run.returncode == 0, from_run.stderr
+    from_folder = launch("fid_stats.py", f"--dataset=folder:{folder}", "--gin_param=image_folder.size = 16",
+                         "--gin_param=image_folder.test_fraction = 0.25", "--split=test", f"--out={tmp_path / 'f.npz'}")
+    assert from_folder.returncode == 0, from_folder.stderr
+    stats = FeatureStatistics.load(tmp_path / "run.npz")
+    assert stats.mu.shape == (2048,) and stats.features.shape == (n_test, 2048) and stats.info["split"] == "test"
+    np.testing.assert_allclose(FeatureStatistics.load(tmp_path / "f.npz").mu, stats.mu, rtol=1e-5, atol=1e-6)
+
+    scored = launch("evaluate.py", f"--model_dir={run}", "--metrics=fid,kid", f"--n_samples={n_test}",
+                    f"--fid_reference={tmp_path / 'run.npz'}")
+    assert scored.returncode == 0, scored.stderr
+    direct = launch("evaluate.py", f"--model_dir={run}", "--metrics=fid", f"--n_samples={n_test}")
+    assert direct.returncode == 0, direct.stderr
+    with_file, with_images = json.loads(scored.stdout), json.loads(direct.stdout)
+    assert with_file["eval/inception/fid"] == pytest.approx(with_images["eval/inception/fid"], rel=1e-4)
+    reference = with_file["protocols"]["fid"]["reference"]
+    assert reference["sha256"] == hashlib.sha256((tmp_path / "run.npz").read_bytes()).hexdigest()
+    assert with_images["protocols"]["fid"]["quantize"] is True
+    assert with_file["networks"]["feature_network"]["sha256"] == stats.network_sha256
+
+
+def test_fid_settings_refused_with_one_line(folder_run, tmp_path):
+    folder, run = folder_run
+    one_error_line(launch("evaluate.py", f"--model_dir={run}", "--metrics=fid",
+                          f"--fid_reference={tmp_path / 'missing.npz'}", "--n_samples=4"), "does not exist")
+    one_error_line(launch("evaluate.py", f"--model_dir={run}", "--metrics=fid", "--n_samples=500"),
+                   "ask for fewer, or allow repeated examples")
+    one_error_line(launch("fid_stats.py", f"--out={tmp_path / 'x.npz'}"), "exactly one of --dataset and --model_dir")
+    one_error_line(launch("fid_stats.py", f"--model_dir={run}", f"--out={tmp_path / 'x.txt'}"), "must name a .npz")
+    one_error_line(launch("fid_stats.py", "--dataset=ring", f"--out={tmp_path / 'x.npz'}"), "need image data")
