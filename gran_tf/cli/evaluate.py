@@ -49,7 +49,7 @@ flags.DEFINE_enum("protocol", None, sorted(reference.PROTOCOLS), "published FID 
 flags.DEFINE_integer("n_real", None, "real images for fid/kid/prdc (default: the protocol's, else n_samples)")
 flags.DEFINE_bool("quantize", True, "round generated images to uint8 before the Inception network, as TTUR does")
 flags.DEFINE_string("fid_reference", None, "score fid/kid/prdc against this statistics .npz (gran-fid-stats, TTUR)")
-flags.DEFINE_bool("allow_repeats", False, "let real images repeat when a split holds fewer than asked for")
+flags.DEFINE_bool("allow_repeats", False, "let FID's real images repeat when the split holds fewer than asked for")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets directory for tfds image sets")
 flags.DEFINE_string("checkpoint", "final", "weights to evaluate: final (export/), best (ckpt_best/) or a step")
 flags.DEFINE_string("data", None, DATA_FLAG_HELP)

@@ -350,11 +350,11 @@ class DataRecord:
             return None
         return {k: v for k, v in self.to_dict().items() if k != "pixel_range"}
 
-    def real(self, n, seed, split="test", data_dir=None, batch_size=500, allow_repeats=False):
+    def real(self, n, seed, split="test", data_dir=None, batch_size=500, allow_repeats=True):
         """n real examples of ``split`` in the run's pixel range, as NumPy: drawn from the
-        mixture for the built-in point sets, else read in batches of the seeded pipeline. Asking
-        for more than the split holds is a ConfigError unless ``allow_repeats`` (then the
-        pipeline's next epochs give the rest)."""
+        mixture for the built-in point sets, else read in batches of the seeded pipeline (its
+        next epochs give the rest when n exceeds the split). With ``allow_repeats=False`` (FID's
+        real statistics) asking for more than the split holds is a ConfigError."""
         if self.name in synthetic.POINT_DATASETS:
             x, _ = self.mixture().sample(n, seed=seed + 1 + SPLITS.index(split))
             return np.asarray(x)

@@ -42,7 +42,8 @@ class EvalContext:
         self.spec = data.spec
         # FID & co.: a reference.FidProtocol (default: n_samples against as many of split), a
         # statistics file or FeatureStatistics to score against, the feature network (default
-        # the FID Inception), and whether real images may repeat when a split is too small.
+        # the FID Inception), and whether FID's real images may repeat when a split is too small
+        # (repeats bias its covariance: refused by default; other metrics repeat silently).
         self.fid_protocol = fid_protocol or reference.protocol(n_fake=n_samples, split=split)
         self.fid_reference, self.feature_network = fid_reference, feature_network
         self.allow_repeats = allow_repeats
@@ -83,10 +84,11 @@ class EvalContext:
         return np.concatenate([np.asarray(self.generator(z[i:i + _SAMPLE_BATCH], training=False))
                                for i in range(0, n, _SAMPLE_BATCH)])
 
-    def real(self, n, split=None):
-        """n real examples of ``split`` (default: the evaluation split) in the run's pixel range."""
+    def real(self, n, split=None, allow_repeats=True):
+        """n real examples of ``split`` (default: the evaluation split) in the run's pixel range;
+        repeated when the split is smaller unless ``allow_repeats`` is False."""
         return self.data.real(n, self.seed, split=split or self.split, data_dir=self.data_dir,
-                              batch_size=_SAMPLE_BATCH, allow_repeats=self.allow_repeats)
+                              batch_size=_SAMPLE_BATCH, allow_repeats=allow_repeats)
 
     def record_facts(self):
         """What an evaluation record says of how its scores were made (networks, protocols)."""
@@ -265,7 +267,7 @@ def real_statistics(ctx, model, protocol):
     facts = {"data": data, "split": protocol.split, "seed": ctx.seed}
 
     def compute():
-        real = reference.to_pixels(ctx.real(n, protocol.split), ctx.value_range)
+        real = reference.to_pixels(ctx.real(n, protocol.split, ctx.allow_repeats), ctx.value_range)
         return feature_statistics(real, model, protocol.quantize, desc=f"real {protocol.split}", **facts)
 
     if data is None:
