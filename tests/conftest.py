@@ -139,3 +139,16 @@ def fake_feature_network():
     """``fake_feature_network(dim=12, name="fake_features")``: a cheap Keras stand-in for the FID
     Inception network (any image size → a fixed random projection of a 6x6 grey thumbnail)."""
     return _fake_feature_network
+
+
+def _assert_one_line_error(result, needle):
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+@pytest.fixture
+def assert_one_line_error():
+    """``assert_one_line_error(completed_process, needle)``: a CLI refused with exit 2 and one
+    ``error:`` line on stderr that contains ``needle``."""
+    return _assert_one_line_error

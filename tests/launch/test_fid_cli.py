@@ -23,12 +23,6 @@ def launch(script, *args):
                           text=True, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
 
 
-def one_error_line(result, text):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and text in lines[0], result.stderr
-
-
 @pytest.fixture
 def folder_run(tmp_path, write_images):
     folder = write_images(str(tmp_path / "photos"), 40, size=(20, 20))
@@ -63,12 +57,12 @@ def test_statistics_from_a_run_and_from_its_folder_agree_and_score_the_run(folde
     assert with_file["networks"]["feature_network"]["sha256"] == stats.network_sha256
 
 
-def test_fid_settings_refused_with_one_line(folder_run, tmp_path):
+def test_fid_settings_refused_with_one_line(folder_run, tmp_path, assert_one_line_error):
     folder, run = folder_run
-    one_error_line(launch("evaluate.py", f"--model_dir={run}", "--metrics=fid",
+    assert_one_line_error(launch("evaluate.py", f"--model_dir={run}", "--metrics=fid",
                           f"--fid_reference={tmp_path / 'missing.npz'}", "--n_samples=4"), "does not exist")
-    one_error_line(launch("evaluate.py", f"--model_dir={run}", "--metrics=fid", "--n_samples=500"),
+    assert_one_line_error(launch("evaluate.py", f"--model_dir={run}", "--metrics=fid", "--n_samples=500"),
                    "ask for fewer, or allow repeated examples")
-    one_error_line(launch("fid_stats.py", f"--out={tmp_path / 'x.npz'}"), "exactly one of --dataset and --model_dir")
-    one_error_line(launch("fid_stats.py", f"--model_dir={run}", f"--out={tmp_path / 'x.txt'}"), "must name a .npz")
-    one_error_line(launch("fid_stats.py", "--dataset=ring", f"--out={tmp_path / 'x.npz'}"), "need image data")
+    assert_one_line_error(launch("fid_stats.py", f"--out={tmp_path / 'x.npz'}"), "exactly one of --dataset and --model_dir")
+    assert_one_line_error(launch("fid_stats.py", f"--model_dir={run}", f"--out={tmp_path / 'x.txt'}"), "must name a .npz")
+    assert_one_line_error(launch("fid_stats.py", "--dataset=ring", f"--out={tmp_path / 'x.npz'}"), "need image data")

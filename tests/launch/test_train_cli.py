@@ -62,13 +62,7 @@ def test_the_embedded_default_shows_unrolling_cover_the_ring_that_the_gan_collap
     assert coverage["GAN (K = 0)"][0] <= 2 and coverage["Unrolled GAN (K = 10)"] == (8, 8), result.stdout
 
 
-def assert_one_line_error(result, needle):
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and needle in lines[0], result.stderr
-
-
-def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(tmp_path):
+def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(tmp_path, assert_one_line_error):
     run = tmp_path / "run"
     assert_one_line_error(train(f"--model_dir={run}", "--gin_param=Trainer.dataset = 'nope'"), "nope")
     assert_one_line_error(train(f"--model_dir={run}", "--gin_param=Trainer.batch_size = = 3"), "gin")
@@ -77,7 +71,7 @@ def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(tmp_path):
     assert not run.exists()
 
 
-def test_a_run_dir_of_another_config_is_refused(tmp_path):
+def test_a_run_dir_of_another_config_is_refused(tmp_path, assert_one_line_error):
     run = tmp_path / "run"
     assert train(f"--model_dir={run}", *TINY).returncode == 0
     before = (run / "metrics.jsonl").read_text()
