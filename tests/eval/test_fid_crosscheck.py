@@ -4,7 +4,9 @@ The weight conversion to torchvision's naming is checked everywhere the fid-help
 is installed (NumPy only). The cross-check itself needs clean-fid, torch-fidelity and pytorch-fid,
 which need torchvision, which does not install beside gran_tf's CPU torch: it runs them in the
 interpreter named by ``GRAN_TF_FID_PEER_PYTHON`` (e.g. /work/xvenv/bin/python, see the bench
-script) or in this one, and skips where neither can import them (CI).
+script) or in this one, and skips where neither can import them (CI); it is marked slow:
+
+    GRAN_TF_FID_PEER_PYTHON=/work/xvenv/bin/python python -m pytest -m slow tests/eval/test_fid_crosscheck.py
 """
 import importlib.util
 import json
@@ -62,6 +64,7 @@ def test_conversion_maps_every_torchscript_tensor_once_with_its_shape():
     np.testing.assert_array_equal(state["Mixed_5b.branch_pool.bn.weight"], np.ones(32, np.float32))
 
 
+@pytest.mark.slow  # ~190 s on 2 shared CPU cores: 3 networks, each on 32 28x28 and 8 299x299 images
 @needs_wheel
 @pytest.mark.skipif(not _peers_importable(),
                     reason=f"clean-fid/torch-fidelity/pytorch-fid/torchvision not importable by {PEER_PYTHON} "
