@@ -41,7 +41,8 @@ def mlp_layers(in_dim, hidden, out_dim, activation, init, gain, negative_slope, 
                   activation_layer(activation, negative_slope)]
         fan_in = width
     kernel, bias = dense_initializers(init, gain, fan_in * head_widening)
-    stack.append(layers.Dense(out_dim, kernel_initializer=kernel, bias_initializer=bias, name="out"))
+    # float32 outputs under any mixed policy: points and logits, hence the losses, stay float32.
+    stack.append(layers.Dense(out_dim, kernel_initializer=kernel, bias_initializer=bias, name="out", dtype="float32"))
     return stack
 
 

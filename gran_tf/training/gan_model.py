@@ -127,6 +127,10 @@ class GANModel(keras.Model):
         g_optimizer, d_optimizer = keras.optimizers.get(g_optimizer), keras.optimizers.get(d_optimizer)
         if g_optimizer is d_optimizer:
             raise ConfigError("the generator and the discriminator need optimizers of their own")
+        scaled = [o for o in (g_optimizer, d_optimizer) if isinstance(o, keras.optimizers.LossScaleOptimizer)]
+        if scaled and not self.updater.loss_scaling:
+            raise ConfigError(f"{type(self.updater).__name__} does not scale its losses: train it in float32 or "
+                              "mixed_bfloat16, not with a LossScaleOptimizer (mixed_float16)")
         super().compile(optimizer=None, steps_per_execution=integer_setting(
             "steps_per_execution", steps_per_execution, 1), jit_compile=bool(jit_compile), **kwargs)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer

@@ -86,8 +86,17 @@ def build_model(model_class, spec, dataset):
 
 # "mixed_bfloat16": layers compute in bfloat16 (TPU-native) and keep float32 weights, so the
 # optimizers' state is float32; the discriminators' logits and GRAN's canvas sum are float32, so
-# the losses are too.
-PRECISIONS = ("float32", "mixed_bfloat16")
+# the losses are too. "mixed_float16" (GPUs without bfloat16) is the same with float16, whose
+# narrow range needs loss scaling: both optimizers become Keras LossScaleOptimizers (dynamic
+# scale, a step with non-finite gradients skipped and the scale halved).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def with_precision(optimizer, precision):
+    """``optimizer`` wrapped for ``precision``: a LossScaleOptimizer under mixed float16."""
+    if precision == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 @contextlib.contextmanager
@@ -190,7 +199,8 @@ class Trainer:
             self.gan = GANModel(build_model(generator, self.spec, self.dataset_name),
                                 build_model(discriminator, self.spec, self.dataset_name),
                                 updater=self.updater, loss=loss, seed=self.seed)
-            self.gan.compile(g_optimizer=instance(g_optimizer), d_optimizer=instance(d_optimizer),
+            self.gan.compile(g_optimizer=with_precision(instance(g_optimizer), self.precision),
+                             d_optimizer=with_precision(instance(d_optimizer), self.precision),
                              steps_per_execution=self.steps_per_loop, jit_compile=self.jit_compile)
             self.step = self.gan.step
             self.checkpoint = network_checkpoint(

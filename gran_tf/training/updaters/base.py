@@ -11,8 +11,7 @@ import keras
 import tensorflow as tf
 
 from gran_tf import random_streams
-
-
+from gran_tf.training.updaters.functional import loss_scale
 
 
 @dataclasses.dataclass
@@ -73,12 +72,21 @@ def d_step(state, real, step, stream):
     return d_update(state, real, tf.stop_gradient(state.generator(z, training=True)), step, stream + 1)
 
 
+def scaled_gradients(tape, loss, variables, optimizer):
+    """∇ loss times the optimizer's loss scale (mixed float16: ``LossScaleOptimizer``, whose
+    ``apply_gradients`` divides it out and skips steps with non-finite gradients; 1 otherwise),
+    the scale seeded as the output gradient so the tape needs nothing more."""
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return tape.gradient(loss, variables)
+    return tape.gradient(loss, variables, output_gradients=tf.cast(loss_scale(optimizer), loss.dtype))
+
+
 def d_update(state, real, fake, step, stream):
     """One ordinary discriminator update on ``real`` and the given fakes; returns ℓ_D."""
     d = state.discriminator
     with tf.GradientTape() as tape:
         loss = d_objective(state, lambda x: d(x, training=True), real, fake, step, stream)
-    grads = tape.gradient(loss, d.trainable_variables)
+    grads = scaled_gradients(tape, loss, d.trainable_variables, state.d_optimizer)
     state.d_optimizer.apply_gradients(zip(grads, d.trainable_variables))
     return loss
 
@@ -90,7 +98,7 @@ def g_step(state, local_batch, step, stream):
     with tf.GradientTape() as tape:
         fake_logits = state.discriminator(g(z, training=True), training=True)
         loss = global_mean(state.loss.g_loss(fake_logits), state)
-    grads = tape.gradient(loss, g.trainable_variables)
+    grads = scaled_gradients(tape, loss, g.trainable_variables, state.g_optimizer)
     state.g_optimizer.apply_gradients(zip(grads, g.trainable_variables))
     return loss
 
@@ -104,6 +112,7 @@ class Updater:
 
     batches_per_step = 1
     metric_names = ("d_loss", "g_loss")  # the keys of ``step``'s dict (GANModel's Keras metrics)
+    loss_scaling = True  # scales its losses for LossScaleOptimizers (mixed float16)
 
     def step(self, state, batches, step):
         raise NotImplementedError
@@ -138,12 +147,13 @@ class LookAheadUpdater(Updater):
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     def generator_gradient(self, state, real, z, step, stream):
-        """(surrogate loss, its gradient in θG, the fakes G(z)) at the current (θG, θD)."""
+        """(surrogate loss, its gradient in θG (times G's loss scale), the fakes G(z)) at the
+        current (θG, θD)."""
         g = state.generator
         with tf.GradientTape() as tape:
             fake = g(z, training=True)
             loss = self.surrogate_loss(state, real, fake, step, stream)
-        return loss, tape.gradient(loss, g.trainable_variables), fake
+        return loss, scaled_gradients(tape, loss, g.trainable_variables, state.g_optimizer), fake
 
     @staticmethod
     def apply_generator(state, grads):

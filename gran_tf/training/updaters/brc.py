@@ -338,6 +338,8 @@ class BRC(Updater):
     outer-product response only; all off by default.
     """
 
+    loss_scaling = False  # the implicit gradient's products are not loss-scaled: no mixed float16
+
     def __init__(self, hessian="outer_product", inner_steps=5, damping=1e-3, solver_iters=10, neumann_lr=1.0,
                  rank=None, diagnostics=True, proximal=None, products="reverse", look_ahead_steps=None,
                  look_ahead_optimizer="adam", look_ahead_moments="commit", epsilon=0.0, coefficient_clip=None,

@@ -160,8 +160,18 @@ class FunctionalSGD:
         return [w - lr * g for w, g in zip(params, grads)], state
 
 
+def loss_scale(optimizer):
+    """The current loss scale of a ``LossScaleOptimizer`` (mixed float16), as a constant of the
+    step; 1 for any other optimizer."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return tf.stop_gradient(tf.convert_to_tensor(optimizer.dynamic_scale, tf.float32))
+    return tf.constant(1.0)
+
+
 def functional_optimizer(name, optimizer, variables):
-    """The pure-function copy of ``optimizer`` named by ``name`` ("adam" | "sgd")."""
+    """The pure-function copy of ``optimizer`` named by ``name`` ("adam" | "sgd"); of its inner
+    optimizer when it is a ``LossScaleOptimizer`` (the look-ahead unscales its own gradients)."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
     if name == "adam":
         return FunctionalAdam(optimizer, variables)
     if name == "sgd":

@@ -6,7 +6,7 @@ import tensorflow as tf
 from gran_tf.errors import ConfigError
 from gran_tf.training.updaters.base import LookAheadUpdater, d_objective, global_mean
 from gran_tf.training.updaters.functional import (
-    StatelessModel, cross_replica_sum, current_values, functional_optimizer, gradients)
+    StatelessModel, cross_replica_sum, current_values, functional_optimizer, gradients, loss_scale)
 
 
 OBJECTIVES = ("value", "generator")
@@ -63,6 +63,7 @@ def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimize
     """``look_ahead``, also returning (the functional optimizer, its state after the K steps)."""
     d = state.discriminator
     optimizer = functional_optimizer(inner_optimizer, state.d_optimizer, d.trainable_variables)
+    scale = loss_scale(state.d_optimizer)
     omega = start = current_values(d.trainable_variables)
     non_trainable = current_values(d.non_trainable_variables)
     opt_state = optimizer.initial_state() if steps else None
@@ -72,7 +73,7 @@ def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimize
             tape.watch(omega)
             d_fn = StatelessModel(d, omega, non_trainable)
             loss = d_objective(state, d_fn, reals[k], fake, step, stream)
-        grads = cross_replica_sum(gradients(tape, loss, omega))
+        grads = [g / scale for g in cross_replica_sum(gradients(tape, loss * scale, omega))]  # mixed float16
         if prox_weight:
             grads = [g + prox_weight * (w - w0) for g, w, w0 in zip(grads, omega, start)]
         non_trainable = d_fn.non_trainable
