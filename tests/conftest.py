@@ -105,22 +105,20 @@ def resumes_bit_exactly():
     return _straight_and_resumed
 
 
-def _write_images(root, n, size=(24, 32), seed=0):
-    """``n`` random RGB PNGs of ``size`` (h, w) under ``root``: a folder for ``Trainer.dataset = "folder"``."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    os.makedirs(root, exist_ok=True)
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(os.path.join(root, f"im{i:03d}.png"))
-    return root
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """$GRAN_TF_CACHE in the test's own directory (image folders' decoded copies, statistics)."""
+    monkeypatch.setenv("GRAN_TF_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
 
 
 @pytest.fixture
-def write_images(tmp_path, monkeypatch):
-    """``write_images(root, n, size=(h, w), seed=0)`` -> root; folders are decoded into a private cache."""
-    monkeypatch.setenv("GRAN_TF_CACHE", str(tmp_path / "cache"))
-    return _write_images
+def write_images(private_cache):
+    """``write_images(root, n, size=(h, w), seed=0)`` -> root: random RGB PNGs for
+    ``Trainer.dataset = "folder"``, decoded into a private cache."""
+    from gran_tf.smoke import random_photos
+
+    return random_photos
 
 
 def _fake_feature_network(dim=12, name="fake_features"):

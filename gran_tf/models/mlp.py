@@ -31,6 +31,13 @@ def dense_initializers(name, gain, fan_in):
     raise ConfigError(f"unknown initializer {name!r}; expected one of {INITIALIZERS}")
 
 
+def output_dtype():
+    """The output layer's dtype: under a mixed policy the variables' (float32: points and logits,
+    hence the losses, stay float32), else the policy's own (float64 in the gradient checks)."""
+    policy = keras.config.dtype_policy()
+    return policy.variable_dtype if policy.compute_dtype != policy.variable_dtype else None
+
+
 def mlp_layers(in_dim, hidden, out_dim, activation, init, gain, negative_slope, head_widening=1):
     """Dense + activation per hidden width, then a linear output layer; ``head_widening``: how
     many times wider the output layer's input is than the last hidden layer (BRC-Rf's stats)."""
@@ -41,8 +48,8 @@ def mlp_layers(in_dim, hidden, out_dim, activation, init, gain, negative_slope, 
                   activation_layer(activation, negative_slope)]
         fan_in = width
     kernel, bias = dense_initializers(init, gain, fan_in * head_widening)
-    # float32 outputs under any mixed policy: points and logits, hence the losses, stay float32.
-    stack.append(layers.Dense(out_dim, kernel_initializer=kernel, bias_initializer=bias, name="out", dtype="float32"))
+    stack.append(layers.Dense(out_dim, kernel_initializer=kernel, bias_initializer=bias, name="out",
+                              dtype=output_dtype()))
     return stack
 
 

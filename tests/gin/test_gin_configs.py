@@ -9,36 +9,15 @@ import os
 import gin
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from gran_tf import config
+from gran_tf.smoke import offline_trainer, shrunk_bindings
 from gran_tf.errors import ConfigError
 from gran_tf.training.trainer import Trainer
 
 OVERLAYS = {"tpu.gin"}  # added after a config (--gin_file=lsun_gran5 --gin_file=tpu), not trained alone
 GIN_FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(config.GIN_DIR, "*.gin"))
                    if os.path.basename(p) not in OVERLAYS)
-MOCKED = {"cifar10", "lsun_church", "lsun_kitchen", "imagenet64"}
-SHRINK = {"GRANGenerator.kernels", "DCGANGenerator.kernels", "DCGANDiscriminator.kernels",
-          "MLPGenerator.hidden", "MLPDiscriminator.hidden"}
-
-
-def shrunk_bindings():
-    """Bindings that divide every width in the parsed config by 32 (at least 2)."""
-    params = ["Trainer.batch_size = 4"]
-    for key in SHRINK:
-        try:
-            widths = gin.query_parameter(key)
-        except ValueError:
-            continue
-        last_is_channels = key.endswith("Generator.kernels")
-        small = [max(2, w // 32) for w in widths]
-        if last_is_channels:
-            small[-1] = widths[-1]
-        params.append(f"{key} = {tuple(small)}")
-    return params
-
-
 def test_the_configs_the_issue_names_are_shipped():
     expected = {"ring.gin", "grid.gin", "cube.gin", "lsun_kitchen_gran3.gin", "imagenet64_gran3.gin",
                 "stacked_mnist_dcgan.gin"}
@@ -46,33 +25,25 @@ def test_the_configs_the_issue_names_are_shipped():
     assert expected <= set(GIN_FILES)
 
 
-def train_shrunk(gin_file, model_dir, steps, write_images, extra=()):
+def train_shrunk(gin_file, model_dir, steps, extra=()):
     """The shipped file with every width shrunk (tfds sets mocked, folders given eight random
     photos): metrics after ``steps``."""
-    config.parse([gin_file])
-    dataset = gin.query_parameter("Trainer.dataset")
-    if dataset == "folder":
-        folder = write_images(os.path.join(os.path.dirname(model_dir), "images"), 8)
-        extra = [*extra, f"image_folder.path = '{folder}'", "image_folder.test_fraction = 0.25"]
-    config.parse([gin_file], [*shrunk_bindings(), *extra])
-    if dataset in MOCKED:
-        with tfds.testing.mock_data(num_examples=8):
-            return Trainer(model_dir=model_dir).train_steps(steps)
-    return Trainer(model_dir=model_dir).train_steps(steps)
+    with offline_trainer(gin_file, model_dir, extra) as trainer:
+        return trainer.train_steps(steps)
 
 
 @pytest.mark.parametrize("gin_file", GIN_FILES)
-def test_gin_file_builds_and_trains_one_step(gin_file, tmp_path, write_images):
-    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 1, write_images)
+def test_gin_file_builds_and_trains_one_step(gin_file, tmp_path, private_cache):
+    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 1)
     assert all(np.isfinite(v) for v in metrics.values())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("gin_file", GIN_FILES)
-def test_gin_file_trains_under_xla_in_a_two_step_loop(gin_file, tmp_path, write_images):
+def test_gin_file_trains_under_xla_in_a_two_step_loop(gin_file, tmp_path, private_cache):
     """TPUStrategy compiles the replica step with XLA: this is the nearest TPU check on a CPU
     (static shapes, no XLA-unsupported op in any updater, model or loss)."""
-    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 4, write_images, ["Trainer.jit_compile = True",
+    metrics = train_shrunk(gin_file, str(tmp_path / "run"), 4, ["Trainer.jit_compile = True",
                                                                  "Trainer.steps_per_loop = 2"])
     assert all(np.isfinite(v) for v in metrics.values())
 

@@ -76,9 +76,10 @@ def scaled_gradients(tape, loss, variables, optimizer):
     """∇ loss times the optimizer's loss scale (mixed float16: ``LossScaleOptimizer``, whose
     ``apply_gradients`` divides it out and skips steps with non-finite gradients; 1 otherwise),
     the scale seeded as the output gradient so the tape needs nothing more."""
-    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+    scale = loss_scale(optimizer)
+    if scale is None:
         return tape.gradient(loss, variables)
-    return tape.gradient(loss, variables, output_gradients=tf.cast(loss_scale(optimizer), loss.dtype))
+    return tape.gradient(loss, variables, output_gradients=tf.cast(scale, loss.dtype))
 
 
 def d_update(state, real, fake, step, stream):

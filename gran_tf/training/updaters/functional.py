@@ -162,10 +162,18 @@ class FunctionalSGD:
 
 def loss_scale(optimizer):
     """The current loss scale of a ``LossScaleOptimizer`` (mixed float16), as a constant of the
-    step; 1 for any other optimizer."""
+    step; None for any other optimizer."""
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return tf.stop_gradient(tf.convert_to_tensor(optimizer.dynamic_scale, tf.float32))
-    return tf.constant(1.0)
+    return None
+
+
+def unscaled_gradients(tape, loss, sources, scale):
+    """∇ loss w.r.t. ``sources``; with a loss ``scale`` (mixed float16) computed on scale · loss,
+    whose float16 backward pass then stays clear of underflow, and divided back."""
+    if scale is None:
+        return gradients(tape, loss, sources)
+    return [g / tf.cast(scale, g.dtype) for g in gradients(tape, loss * tf.cast(scale, loss.dtype), sources)]
 
 
 def functional_optimizer(name, optimizer, variables):

@@ -6,7 +6,7 @@ import tensorflow as tf
 from gran_tf.errors import ConfigError
 from gran_tf.training.updaters.base import LookAheadUpdater, d_objective, global_mean
 from gran_tf.training.updaters.functional import (
-    StatelessModel, cross_replica_sum, current_values, functional_optimizer, gradients, loss_scale)
+    StatelessModel, cross_replica_sum, current_values, functional_optimizer, loss_scale, unscaled_gradients)
 
 
 OBJECTIVES = ("value", "generator")
@@ -73,7 +73,7 @@ def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimize
             tape.watch(omega)
             d_fn = StatelessModel(d, omega, non_trainable)
             loss = d_objective(state, d_fn, reals[k], fake, step, stream)
-        grads = [g / scale for g in cross_replica_sum(gradients(tape, loss * scale, omega))]  # mixed float16
+        grads = cross_replica_sum(unscaled_gradients(tape, loss, omega, scale))
         if prox_weight:
             grads = [g + prox_weight * (w - w0) for g, w, w0 in zip(grads, omega, start)]
         non_trainable = d_fn.non_trainable

@@ -1,0 +1,29 @@
+"""bench/gpu_suite.py --smoke: the GPU suite end to end on whatever device CI has (issue #29 §4)."""
+import json
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_the_smoke_suite_checks_times_and_writes_its_tables(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gpu_suite.py"), "--smoke",
+                             f"--out={tmp_path}"], capture_output=True, text=True, cwd=ROOT, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    suite = json.loads((tmp_path / "suite.json").read_text())
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert suite["checks"]["nchw_conv"][0] == ("passed" if has_gpu else "skipped")
+    assert suite["checks"]["xla_loop/mnist_gran1"][0] == "passed"
+    # ring x 3 precisions x XLA on/off x 1 and 2 steps per call, long loops first.
+    rows = suite["timings"]
+    assert len(rows) == 12 and [r["steps_per_loop"] for r in rows] == [2] * 6 + [1] * 6
+    assert {(r["precision"], r["xla"]) for r in rows} == {(p, x) for p in ("float32", "mixed_bfloat16", "mixed_float16")
+                                                         for x in (False, True)}
+    assert all(r["ms_per_step"] > 0 for r in rows)
+    assert suite["extraction"][0]["images_per_s"] > 0
+    table = (tmp_path / "suite.md").read_text()
+    assert "| xla_loop/mnist_gran1 | passed |" in table and table.count("| ring |") == 12
