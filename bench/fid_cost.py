@@ -1,6 +1,7 @@
 """What FID costs on this machine (issue #28 §5): images/s of Inception feature extraction by batch
 size, eager vs XLA, float32 vs bfloat16 (with the features' error against float32), and the cost
-of a training-time FID evaluation before and after the real statistics are cached.
+of a training-time FID evaluation before and after the real statistics are cached, and of FID's
+matrix square root (TF-GAN's SVDs vs the eigensolves gran_tf uses).
 
     python bench/fid_cost.py [--batch_sizes 16 50 100] [--batches 2] [--n 200] [--image_size 32]
 
@@ -72,6 +73,22 @@ def extraction_table(batch_sizes, batches, image_size):
               f"{error.mean():.2e}, max {error.max():.2e}")
 
 
+def fid_math_seconds(n=3000, dim=2048):
+    """Seconds of Tr((Σa Σb)^½) at D = 2048: TF-GAN's SVD route vs gran_tf's eigensolves."""
+    import tensorflow as tf
+
+    from gran_tf.eval import tfgan_math
+
+    rng = np.random.default_rng(0)
+    sa, sb = (np.cov(rng.normal(size=(n, dim)), rowvar=False) for _ in range(2))
+    tfgan = tfgan_math.classifier_metrics().trace_sqrt_product
+    tfgan(tf.constant(sa), tf.constant(sb))  # warm-up
+    theirs = seconds(lambda: tfgan(tf.constant(sa), tf.constant(sb)).numpy())
+    ours = seconds(tfgan_math.trace_sqrt_product, sa, sb)
+    print(f"\nFID matrix square root at D = {dim}: TF-GAN's SVDs {theirs:.1f} s, eigensolves {ours:.1f} s "
+          f"({theirs / ours:.1f}x)")
+
+
 def training_time_fid(n):
     from gran_tf.data import DataRecord
     from gran_tf.eval import run_metrics
@@ -104,6 +121,7 @@ def main():
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPU cores")
     extraction_table(args.batch_sizes, args.batches, args.image_size)
+    fid_math_seconds()
     training_time_fid(args.n)
 
 

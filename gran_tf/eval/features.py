@@ -8,6 +8,7 @@ float), quantised to uint8 before the network unless asked not to (see
 Every score dict records n_real, n_fake, split and the feature network, since FID depends on all
 of them.
 """
+import functools
 import hashlib
 import pathlib
 
@@ -58,7 +59,10 @@ def extract_features(model, images, batch_size=DEFAULT_BATCH_SIZE, progress=True
     return np.concatenate(outputs).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=1)
 def default_feature_network():
+    """The FID Inception, built once per process: later evaluations reuse it and its traced
+    predict function (a rebuild costs seconds of tracing each time)."""
     from gran_tf.eval.inception import load_fid_inception
     return load_fid_inception()
 

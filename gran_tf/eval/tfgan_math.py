@@ -1,4 +1,5 @@
-"""TF-GAN 2.1.0's FID / KID / Inception-Score math, importable on current TensorFlow.
+"""TF-GAN 2.1.0's FID / KID / Inception-Score math, importable on current TensorFlow (FID's
+matrix square root computed by eigensolves instead of its SVDs, tested equal).
 
 ``import tensorflow_gan`` fails on TF >= 2.16 because its package ``__init__`` imports
 ``tf.estimator``. Its eval math (``tensorflow_gan/python/eval/classifier_metrics.py``) only
@@ -17,6 +18,7 @@ import sys
 import types
 
 import numpy as np
+import scipy.linalg
 import tensorflow as tf
 
 from gran_tf.errors import GranError
@@ -63,23 +65,34 @@ def _as_float64_matrix(acts, name):
 
 
 def frechet_distance(acts_a, acts_b):
-    """FID: ‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½) (Heusel et al. 2017, eq. 6), unbiased Σ."""
-    cm = classifier_metrics()
-    value = cm.frechet_classifier_distance_from_activations(
-        _as_float64_matrix(acts_a, "acts_a"), _as_float64_matrix(acts_b, "acts_b"))
-    return float(value.numpy())
+    """FID: ‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½) (Heusel et al. 2017, eq. 6), unbiased Σ as
+    TF-GAN's ``frechet_classifier_distance_from_activations`` takes them (tested equal)."""
+    acts_a, acts_b = (_as_float64_matrix(a, name).numpy() for a, name in ((acts_a, "acts_a"), (acts_b, "acts_b")))
+    return frechet_distance_from_moments(acts_a.mean(0), np.cov(acts_a, rowvar=False),
+                                         acts_b.mean(0), np.cov(acts_b, rowvar=False))
+
+
+def trace_sqrt_product(sigma_a, sigma_b):
+    """Tr((Σa Σb)^½) = Σ_i √λ_i(√Σa Σb √Σa): that symmetric PSD matrix has the eigenvalues of
+    Σa Σb (TF-GAN's ``trace_sqrt_product`` uses the same identity with two SVDs); here two
+    symmetric eigensolves, 4x faster at D = 2048 on this CPU. Negative round-off eigenvalues of
+    rank-deficient covariances count as 0."""
+    eigenvalues, vectors = scipy.linalg.eigh(sigma_a)
+    sqrt_a = (vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ vectors.T
+    product = sqrt_a @ sigma_b @ sqrt_a
+    return float(np.sum(np.sqrt(np.clip(scipy.linalg.eigvalsh((product + product.T) / 2), 0.0, None))))
 
 
 def frechet_distance_from_moments(mu_a, sigma_a, mu_b, sigma_b):
-    """FID from means and covariances (Heusel et al. 2017, eq. 6), with TF-GAN's
-    ``trace_sqrt_product`` for Tr((Σa Σb)^½): what scores against a ``mu``/``sigma`` file use."""
+    """FID from means and covariances (Heusel et al. 2017, eq. 6): what every gran_tf FID, and
+    scores against a ``mu``/``sigma`` file, use."""
     mu_a, mu_b = (np.asarray(m, np.float64) for m in (mu_a, mu_b))
     sigma_a, sigma_b = (np.asarray(s, np.float64) for s in (sigma_a, sigma_b))
     if mu_a.shape != mu_b.shape or sigma_a.shape != sigma_b.shape:
         raise GranError(f"moments of different dimensions: mu {mu_a.shape} vs {mu_b.shape}, "
                         f"sigma {sigma_a.shape} vs {sigma_b.shape}")
-    trace_sqrt = float(classifier_metrics().trace_sqrt_product(tf.constant(sigma_a), tf.constant(sigma_b)).numpy())
-    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * trace_sqrt)
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(sigma_a) + np.trace(sigma_b)
+                 - 2.0 * trace_sqrt_product(sigma_a, sigma_b))
 
 
 def kernel_distance(acts_a, acts_b, max_block_size=1024):
