@@ -176,6 +176,20 @@ def _record_timing(work, stage, seconds):
     _write_json(path, timings)
 
 
+def score_sets(work, stage, name, features_of, fid_fn):
+    """Features of both sides of every set by ``features_of(set_name, side)``, saved, and the
+    FID of each set by ``fid_fn``, written to ``fid/<name>.json``; the stage's time recorded."""
+    start = time.perf_counter()
+    fids = {}
+    for set_name in SETS:
+        features = [features_of(set_name, side) for side in SIDES]
+        for side, side_features in zip(SIDES, features):
+            _save_features(work, name, set_name, side, side_features)
+        fids[set_name] = fid_fn(*features)
+    _write_json(_paths(work)["fid"] / f"{name}.json", fids)
+    _record_timing(work, stage, time.perf_counter() - start)
+
+
 # ---------------------------------------------------------------- stage: images (gran_tf venv)
 
 
@@ -265,15 +279,9 @@ def stage_gran(args):
         implementations["torchscript"] = lambda images: inception.torchscript_features(images, network)
     _save_features(args.work, "gran_port", "check", "299", implementations["gran_port"](_load_images(args.work, "check", "299")))
     for name, features_fn in implementations.items():
-        start = time.perf_counter()
-        fids = {}
-        for set_name in SETS:
-            features = [features_fn(_load_images(args.work, set_name, side)) for side in SIDES]
-            for side, side_features in zip(SIDES, features):
-                _save_features(args.work, name, set_name, side, side_features)
-            fids[set_name] = tfgan_math.frechet_distance(*features)
-        _write_json(_paths(args.work)["fid"] / f"{name}.json", fids)
-        _record_timing(args.work, f"gran:{name}", time.perf_counter() - start)
+        score_sets(args.work, f"gran:{name}", name,
+                   lambda set_name, side, fn=features_fn: fn(_load_images(args.work, set_name, side)),
+                   tfgan_math.frechet_distance)
 
 
 # ---------------------------------------------------------------- stage: peers (peers' venv)
@@ -495,15 +503,8 @@ def stage_peers(args):
     _record_timing(args.work, "peers:conversion_checks_and_fid_math", time.perf_counter() - start)
     for name in args.only or implementations:
         features_fn, fid_fn = implementations[name]
-        start = time.perf_counter()
-        fids = {}
-        for set_name in SETS:
-            features = [features_fn(_png_folder(args.work, set_name, side)) for side in SIDES]
-            for side, side_features in zip(SIDES, features):
-                _save_features(args.work, name, set_name, side, side_features)
-            fids[set_name] = fid_fn(*features)
-        _write_json(_paths(args.work)["fid"] / f"{name}.json", fids)
-        _record_timing(args.work, f"peers:{name}", time.perf_counter() - start)
+        score_sets(args.work, f"peers:{name}", name,
+                   lambda set_name, side, fn=features_fn: fn(_png_folder(args.work, set_name, side)), fid_fn)
     _write_json(_paths(args.work)["meta"] / "peers.json", {
         "versions": peer_versions(), "conversion": conversion, "resize_free_vs_torchscript": resize_free,
         "fid_math_on_gran_features": math_only})
