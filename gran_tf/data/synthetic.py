@@ -25,6 +25,14 @@ class Mixture:
     means: np.ndarray
     std: float
 
+    def __post_init__(self):
+        # Checked when the recipe is read (Trainer set-up), not when the first evaluation needs it.
+        means = np.asarray(self.means)
+        if means.ndim != 2 or len(means) == 0 or not np.isfinite(means).all():
+            raise ConfigError(f"a mixture needs finite means of shape [modes >= 1, dim], got shape {means.shape}")
+        if not (np.isfinite(self.std) and self.std > 0):
+            raise ConfigError(f"a mixture's std must be positive and finite, got {self.std!r}")
+
     @property
     def num_modes(self):
         return self.means.shape[0]

@@ -51,8 +51,11 @@ def instance(factory):
 def recover_checkpoint_state(ckpt_dir):
     """Rewrites a lost or unreadable ``checkpoint`` state file from the ckpt-N files on disk, so
     that a run with checkpoints never silently starts over; returns the recovered latest path."""
-    if tf.train.latest_checkpoint(ckpt_dir):
-        return None
+    try:
+        if tf.train.latest_checkpoint(ckpt_dir):
+            return None
+    except UnicodeDecodeError:  # binary garbage (text garbage reads as no checkpoint)
+        pass
     numbers = checkpoint_steps(ckpt_dir)
     if not numbers:
         return None

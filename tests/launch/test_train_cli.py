@@ -68,6 +68,9 @@ def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(tmp_path, asse
     assert_one_line_error(train(f"--model_dir={run}", "--gin_param=Trainer.batch_size = = 3"), "gin")
     assert_one_line_error(train(f"--model_dir={run}", "--gin_file=missing.gin"), "missing.gin")
     assert_one_line_error(train(f"--model_dir={run}", "--gin_param=Trainer.loss = @Nope()"), "Nope")
+    # A bad data recipe is refused at set-up, not after training (issue #30).
+    assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=ring.std = -1.0"), "std must be positive")
+    assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=ring.n_modes = 0"), "finite means")
     assert not run.exists()
 
 

@@ -36,7 +36,7 @@ def test_versions_written_before_starts_were_kept_become_the_first_start(tmp_pat
     assert starts[1]["step"] == 5
 
 
-@pytest.mark.parametrize("state", ["missing", "garbage"])
+@pytest.mark.parametrize("state", ["missing", "garbage", "binary"])
 def test_a_lost_checkpoint_state_file_is_rebuilt_from_the_checkpoints_on_disk(tmp_path, train_ring, history_steps,
                                                                              state, capsys):
     run = tmp_path / "run"
@@ -44,8 +44,10 @@ def test_a_lost_checkpoint_state_file_is_rebuilt_from_the_checkpoints_on_disk(tm
     state_file = run / "ckpt" / "checkpoint"
     if state == "missing":
         state_file.unlink()
-    else:
+    elif state == "garbage":
         state_file.write_text("garbage {{{")
+    else:
+        state_file.write_bytes(bytes(range(256)))  # not even UTF-8
     train_ring(run, 6)
     out = capsys.readouterr().out
     assert "rebuilt it from the files on disk (latest ckpt-5)" in out
