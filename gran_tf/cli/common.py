@@ -31,12 +31,17 @@ DATA_FLAG_HELP = ("for a run trained on an array given from Python: that array a
 
 def run_main(main):
     """Runs ``main()``; a GranError prints ``error: <one line>`` and exits with its ``exit_code``
-    (2 unless it says otherwise: a signal's 128 + N)."""
+    (2 unless it says otherwise: a signal's 128 + N); so does a file the command cannot read or
+    write (a read-only run directory, a full disk, a path that is a folder), exit 2."""
     try:
         main()
     except GranError as e:
         print(f"error: {first_line(e)}", file=sys.stderr)
         sys.exit(getattr(e, "exit_code", 2))
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {e.strerror or first_line(e)}{where}", file=sys.stderr)
+        sys.exit(2)
 
 
 def absl_entry(main):

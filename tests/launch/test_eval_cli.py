@@ -79,6 +79,17 @@ def test_bad_run_dirs_and_metrics_are_one_line_errors(runs, tmp_path):
         assert len([l for l in result.stderr.splitlines() if l.startswith("error:")]) == 1, result.stderr
 
 
+def test_an_evaluation_it_cannot_write_is_one_line_and_changes_nothing(runs, tmp_path, assert_one_line_error):
+    run = tmp_path / "run"
+    shutil.copytree(runs[0], run)
+    for name in ("eval_3.json", "metrics.jsonl"):
+        (run / name).unlink(missing_ok=True)
+    (run / "eval_3.json").mkdir()  # where the record goes: a folder (as a read-only directory would refuse it)
+    assert_one_line_error(launch("evaluate.py", f"--model_dir={run}", "--metrics=modes", "--n_samples=50"),
+                          "eval_3.json")
+    assert not (run / "metrics.jsonl").exists() and not any((run / "eval_3.json").iterdir())
+
+
 def test_sample_writes_npz_that_battle_reads_back(runs, tmp_path):
     out = tmp_path / "s.npz"
     result = launch("sample.py", f"--model_dir={runs[1]}", "--n=50", f"--out={out}")
