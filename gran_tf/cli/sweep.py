@@ -63,11 +63,9 @@ def final_eval(model_dir, at_step=None):
     Evaluations logged at the same step (say ``gran-evaluate --metrics=pairwise`` after training)
     are merged, a later value replacing an earlier one of the same name.
     """
-    path = os.path.join(model_dir, "metrics.jsonl")
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        evals = [json.loads(line) for line in f if '"eval/' in line]
+    from gran_tf.rundir import RunDir  # read through TensorFlow's filesystems (gs:// too)
+
+    evals = [r for r in RunDir(model_dir).read_metrics() if any(k.startswith("eval/") for k in r)]
     if not evals:
         return None
     step = evals[-1].get("step") if at_step is None else at_step

@@ -107,3 +107,14 @@ def test_tables_at_an_earlier_step_read_that_steps_evaluation(tmp_path):
     for option in (["--at_step", "5"], ["--merge", "summary.json"], ["--seeds", "0"], ["--first_seed", "-1"]):
         with pytest.raises(SystemExit):
             sweep.parse_args(["--configs", "ring", "--steps", "10", *option])
+
+
+def test_final_eval_reads_runs_on_any_tensorflow_filesystem():
+    from gran_tf import storage
+
+    lines = [{"step": 10, "d_loss": 1.0}, {"step": 10, "eval/modes/modes_covered": 7},
+             {"step": 10, "eval/pairwise/js": 0.5}, {"step": 20, "eval/modes/modes_covered": 8}]
+    storage.write_text("ram://sweep/run/metrics.jsonl", "\n".join(json.dumps(r) for r in lines) + "\n{torn")
+    assert sweep.final_eval("ram://sweep/run") == {"modes/modes_covered": 8}
+    assert sweep.final_eval("ram://sweep/run", at_step=10) == {"modes/modes_covered": 7, "pairwise/js": 0.5}
+    assert sweep.final_eval("ram://sweep/none") is None
