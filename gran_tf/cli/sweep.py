@@ -14,12 +14,17 @@ beside seeds 0-4 in the same ``--out``, and ``--table_only --seeds 10`` then tab
 Where the earlier seeds' run directories were not kept, ``--table_only --first_seed 5 --seeds 5
 --merge <their summary.json>`` pools them from their summary. Per-seed values in a summary are
 listed in seed order.
+
+``--dry_run`` prints the ``gran-train`` command of every run instead (one per line: a job array
+on a cluster runs them, each writing its run directory under the shared ``--out``, any TensorFlow
+filesystem); ``--table_only`` then tabulates what they wrote.
 """
 import argparse
 import concurrent.futures
 import json
 import math
 import os
+import shlex
 import subprocess
 import sys
 
@@ -39,7 +44,8 @@ SEED_COUNTS = {
 }
 
 
-def run_one(config, seed, args):
+def train_arguments(config, seed, args):
+    """(the run directory, the gran-train flags) of one run of the sweep."""
     model_dir = os.path.join(args.out, config, f"seed{seed}")
     params = [f"Trainer.seed = {seed}", f"Trainer.total_steps = {args.steps}",
               f"Trainer.eval_every = {args.steps}", f"Trainer.eval_metrics = {args.metrics!r}",
@@ -47,8 +53,12 @@ def run_one(config, seed, args):
               f"Trainer.checkpoint_every = {args.steps}", *args.gin_param]
     if args.eval_samples:
         params.append(f"Trainer.eval_samples = {args.eval_samples}")
-    command = [sys.executable, "-m", "gran_tf.cli.train", f"--gin_file={config}",
-               f"--model_dir={model_dir}", *[f"--gin_param={p}" for p in params]]
+    return model_dir, [f"--gin_file={config}", f"--model_dir={model_dir}", *[f"--gin_param={p}" for p in params]]
+
+
+def run_one(config, seed, args):
+    model_dir, flags = train_arguments(config, seed, args)
+    command = [sys.executable, "-m", "gran_tf.cli.train", *flags]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS=str(args.threads),
                TF_NUM_INTEROP_THREADS="1")
     os.makedirs(os.path.dirname(model_dir), exist_ok=True)
@@ -141,6 +151,8 @@ def parse_args(argv=None):
     parser.add_argument("--at_step", type=int, default=None,
                         help="with --table_only: tabulate the evaluations at this step (runs with "
                              "Trainer.eval_every dividing it), not the final ones")
+    parser.add_argument("--dry_run", action="store_true",
+                        help="print one gran-train command per run (for a cluster's scheduler) and train nothing")
     parser.add_argument("--merge", default=None, metavar="SUMMARY_JSON",
                         help="with --table_only: pool the seeds of this earlier summary (per-seed values and "
                              "seed counts) with the runs under --out; it must not be the file this writes")
@@ -156,6 +168,10 @@ def main(argv=None):
     args = parse_args(argv)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(c, s) for c in args.configs for s in seeds]
+    if args.dry_run:  # one command per run, for a job array or any scheduler; then --table_only
+        for config, seed in jobs:
+            print(shlex.join(["gran-train", *train_arguments(config, seed, args)[1]]))
+        return 0
     evaluations = {}
     failed = []
     if args.table_only:

@@ -1,5 +1,9 @@
 import json
 import math
+import os
+import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -118,3 +122,24 @@ def test_final_eval_reads_runs_on_any_tensorflow_filesystem():
     assert sweep.final_eval("ram://sweep/run") == {"modes/modes_covered": 8}
     assert sweep.final_eval("ram://sweep/run", at_step=10) == {"modes/modes_covered": 7, "pairwise/js": 0.5}
     assert sweep.final_eval("ram://sweep/none") is None
+
+
+def test_dry_run_prints_commands_that_a_scheduler_runs_and_table_only_tabulates(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    tiny = ["--gin_param", "Trainer.batch_size = 16", "--gin_param", "MLPGenerator.hidden = (8,)",
+            "--gin_param", "MLPDiscriminator.hidden = (8,)"]
+    args = ["--configs", "ring", "ring_unrolled1", "--seeds", "2", "--steps", "3", "--eval_samples", "100",
+            "--out", str(out), *tiny]
+    assert sweep.main([*args, "--dry_run"]) == 0
+    commands = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(commands) == 4 and all(c[0] == "gran-train" for c in commands)
+    assert {c[2] for c in commands} == {f"--model_dir={out / cfg / f'seed{s}'}" for cfg in ("ring", "ring_unrolled1")
+                                        for s in (0, 1)}
+    assert not out.exists()  # nothing trained, nothing written
+    # A "cluster" runs one of them as given (the console script is gran_tf.cli.train's run()).
+    job = subprocess.run([sys.executable, "-m", "gran_tf.cli.train", *commands[0][1:]], capture_output=True,
+                         text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+    assert job.returncode == 0, job.stderr
+    assert sweep.main([*args, "--table_only"]) == 0
+    summary = json.loads((out / "summary.json").read_text())["summary"]
+    assert summary["ring"]["runs"] == 1 and summary["ring_unrolled1"]["runs"] == 0
