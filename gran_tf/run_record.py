@@ -72,10 +72,7 @@ def write(run_dir, record):
 def read(run_dir, generator=None):
     """The record of ``run_dir``; for a run that predates it, one derived from its config.gin
     (and the loaded ``generator``'s output range), written back once when the directory allows."""
-    try:
-        stored = run_dir.read_json(RECORD_FILE)
-    except ValueError as err:  # torn or foreign JSON
-        raise RunDirError(f"{run_dir.join(RECORD_FILE)} is not a run record ({err})") from None
+    stored = run_dir.read_json(RECORD_FILE)  # torn or foreign JSON: a RunDirError line
     if stored is not None:
         try:
             return RunRecord.from_dict(stored)

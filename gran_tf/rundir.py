@@ -145,6 +145,7 @@ class RunDir:
                 )
         elif set(storage.listdir(self.path)) - {LOCK_FILE}:
             raise RunDirError(f"model_dir {self.path} is not empty and holds no gran_tf run")
+        self.read_json("run.json")  # a torn record is refused before anything is written
 
     def lock(self):
         """Takes the directory's lock for as long as this process trains in it, or raises
@@ -257,10 +258,15 @@ class RunDir:
         self._write_text(name, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
     def read_json(self, name):
+        """The JSON file ``name`` of the directory, None when absent; RunDirError (one line) when
+        it is torn or not JSON."""
         path = self.join(name)
         if not storage.exists(path):
             return None
-        return json.loads(storage.read_text(path))
+        try:
+            return json.loads(storage.read_text(path))
+        except ValueError as err:
+            raise RunDirError(f"{path} is torn or not JSON ({err}): restore it, or train in a new --model_dir") from None
 
     def export_networks(self, generator, discriminator, step):
         """export/{generator,discriminator}.keras (each written whole, then renamed) and

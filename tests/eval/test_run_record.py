@@ -98,7 +98,7 @@ def test_a_broken_record_is_one_clear_error(ring_runs, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(ring_runs[0], broken)
     (broken / "run.json").write_text('{"data": ')
-    with pytest.raises(RunDirError, match="not a run record"):
+    with pytest.raises(RunDirError, match="run.json is torn or not JSON"):
         load_run(str(broken))
 
 

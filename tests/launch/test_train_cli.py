@@ -80,3 +80,13 @@ def test_a_run_dir_of_another_config_is_refused(tmp_path, assert_one_line_error)
     before = (run / "metrics.jsonl").read_text()
     assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=ring.radius = 1.0"), "another configuration")
     assert (run / "metrics.jsonl").read_text() == before
+
+
+def test_a_torn_run_record_is_refused_in_one_line_before_anything_is_written(tmp_path, assert_one_line_error):
+    run = tmp_path / "run"
+    assert train(f"--model_dir={run}", *TINY).returncode == 0
+    (run / "run.json").write_text((run / "run.json").read_text()[:40])  # a write cut short
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=Trainer.total_steps = 8"),
+                          "run.json is torn or not JSON")
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before  # config.gin too
