@@ -21,8 +21,14 @@ def trained(tmp_path, precision, steps=10):
     return trainer, metrics, trainer.generator(z).numpy(), trainer.discriminator(trainer.generator(z)).numpy()
 
 
-def test_mixed_bfloat16_computes_in_bfloat16_keeps_float32_state_and_stays_close_to_float32(tmp_path):
-    full, full_metrics, full_images, full_logits = trained(tmp_path, "float32")
+@pytest.fixture(scope="module")
+def float32_run(tmp_path_factory):
+    """The float32 run both mixed precisions are compared with: (trainer, metrics, images, logits)."""
+    return trained(tmp_path_factory.mktemp("float32"), "float32")
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_keeps_float32_state_and_stays_close_to_float32(tmp_path, float32_run):
+    full, full_metrics, full_images, full_logits = float32_run
     mixed, metrics, images, logits = trained(tmp_path, "mixed_bfloat16")
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored after building
     assert mixed.discriminator.convs[0].compute_dtype == "bfloat16"
@@ -49,8 +55,8 @@ def test_an_unknown_precision_is_refused(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_mixed_float16_scales_the_losses_and_stays_close_to_float32(tmp_path):
-    full, full_metrics, full_images, full_logits = trained(tmp_path, "float32")
+def test_mixed_float16_scales_the_losses_and_stays_close_to_float32(tmp_path, float32_run):
+    full, full_metrics, full_images, full_logits = float32_run
     mixed, metrics, images, logits = trained(tmp_path, "mixed_float16")
     assert mixed.discriminator.convs[0].compute_dtype == "float16" and mixed.generator.f.compute_dtype == "float16"
     state = mixed.state
