@@ -287,8 +287,8 @@ def inception_metrics(ctx, names):
     if set(names) - {"is"}:
         model = ctx.uses("feature_network", ctx.feature_network or default_feature_network())
         real = real_statistics(ctx, model, protocol)
-    result = score_images(reference.to_pixels(ctx.samples(protocol.n_fake), ctx.value_range), real=real, metrics=names, model=model,
-                          split=protocol.split, quantize=protocol.quantize,
+    fake = reference.to_pixels(ctx.samples(protocol.n_fake), ctx.value_range)
+    result = score_images(fake, real=real, metrics=names, model=model, split=protocol.split, quantize=protocol.quantize,
                           classifier=inception_score_logits_path() if "is" in names else None)
     ctx.protocols["fid"] = {**protocol.as_dict(), "n_real": result["n_real"], "n_fake": result["n_fake"],
                             **({"reference": real.provenance()} if real is not None else {})}

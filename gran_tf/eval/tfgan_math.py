@@ -57,17 +57,21 @@ def classifier_metrics():
         sys.modules.update(saved)
 
 
-def _as_float64_matrix(acts, name):
+def _float64_rows(acts, name):
     acts = np.asarray(acts, dtype=np.float64)
     if acts.ndim != 2 or acts.shape[0] < 2:
         raise GranError(f"{name} must be a [N >= 2, D] array, got shape {acts.shape}")
-    return tf.constant(acts)
+    return acts
+
+
+def _as_float64_matrix(acts, name):
+    return tf.constant(_float64_rows(acts, name))
 
 
 def frechet_distance(acts_a, acts_b):
     """FID: ‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½) (Heusel et al. 2017, eq. 6), unbiased Σ as
     TF-GAN's ``frechet_classifier_distance_from_activations`` takes them (tested equal)."""
-    acts_a, acts_b = (_as_float64_matrix(a, name).numpy() for a, name in ((acts_a, "acts_a"), (acts_b, "acts_b")))
+    acts_a, acts_b = _float64_rows(acts_a, "acts_a"), _float64_rows(acts_b, "acts_b")  # NumPy only: no copy into TF
     return frechet_distance_from_moments(acts_a.mean(0), np.cov(acts_a, rowvar=False),
                                          acts_b.mean(0), np.cov(acts_b, rowvar=False))
 
