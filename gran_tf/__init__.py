@@ -19,7 +19,8 @@ The public names, loaded on first use (``import gran_tf`` itself does not import
   TF-GAN's math), ``precision_recall`` and ``density_coverage`` of two feature sets,
   ``mode_coverage`` (the VEEGAN/PacGAN protocol), ``battle`` (GAM), ``evaluate``
   (the named metrics of a generator on its run's data, as ``gran-evaluate`` computes them),
-  ``load_run`` (a run directory's networks and record).
+  ``load_run`` (a run directory's networks and record), ``mean_se`` (mean and standard error
+  over seeds, as the result tables report them).
 """
 import importlib
 
@@ -45,6 +46,7 @@ _NAMES = {
     "battle": "gran_tf.eval.gam",
     "evaluate": "gran_tf.eval.api",
     "load_run": "gran_tf.eval.loading",
+    "mean_se": "gran_tf.eval.statistics",
 }
 __all__ = sorted([*_MODULES, *_NAMES])
 

@@ -22,11 +22,12 @@ filesystem); ``--table_only`` then tabulates what they wrote.
 import argparse
 import concurrent.futures
 import json
-import math
 import os
 import shlex
 import subprocess
 import sys
+
+from gran_tf.eval.statistics import mean_se
 
 TABLE_KEYS = {
     "modes": ["modes/modes_covered", "modes/hq_percent", "modes/reverse_kl", "modes/js", "modes/fid"],
@@ -84,15 +85,6 @@ def final_eval(model_dir, at_step=None):
         if e.get("step") == step:
             merged.update({k[len("eval/"):]: v for k, v in e.items() if k.startswith("eval/")})
     return merged or None
-
-
-def mean_se(values):
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, float("nan")
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(var / n)
 
 
 def table(results, keys, counts=None, earlier=None):

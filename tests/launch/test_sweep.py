@@ -1,5 +1,4 @@
 import json
-import math
 import os
 import shlex
 import subprocess
@@ -8,13 +7,6 @@ import sys
 import pytest
 
 from gran_tf.cli import sweep
-
-
-def test_mean_and_standard_error():
-    mean, se = sweep.mean_se([1.0, 2.0, 3.0, 6.0])
-    assert mean == 3.0
-    assert math.isclose(se, math.sqrt((4 + 1 + 0 + 9) / 3 / 4))
-    assert math.isnan(sweep.mean_se([5.0])[1])
 
 
 def test_table_aggregates_final_evaluations_per_config():

@@ -9,7 +9,7 @@ row per seed, then mean ± s.e. over seeds of the mean MSE and of the percent be
 import json
 import sys
 
-from gran_tf.cli.sweep import mean_se
+from gran_tf.eval.statistics import mean_se
 
 
 def config_of(name):
