@@ -1,5 +1,7 @@
 """Unrolled GAN (Metz et al.): the generator descends f(θG, θD^K), θD^K being K differentiable
 steps of the discriminator's own optimizer from the current θD (docs/unrolled.md#method)."""
+import dataclasses
+
 import gin
 import tensorflow as tf
 
@@ -24,20 +26,29 @@ class Unrolled(LookAheadUpdater):
     ablation); ``inner_optimizer`` is "adam" (the D optimizer's Adam with its current moments,
     step count and learning rate) or "sgd" (plain descent at the D optimizer's learning rate).
     ``steps=0`` is the standard GAN update with that objective.
+
+    ``remat=True`` keeps, of each unrolled step, only what it hands to the next (θD^k, the
+    optimizer's moments, D's non-trainable state) and recomputes the step's activations and
+    inner gradient in G's backward pass, one step at a time (``rematerialized``): step memory
+    no longer grows with K's activations, for about one more forward-and-inner-gradient pass
+    per step. The same gradient; nothing changes with ``second_order=False`` or ``steps=0``
+    (no tape then runs back through the steps). docs/unrolled.md#memory.
     """
 
-    def __init__(self, steps=5, second_order=True, inner_optimizer="adam", objective="value", simultaneous=True):
+    def __init__(self, steps=5, second_order=True, inner_optimizer="adam", objective="value", simultaneous=True,
+                 remat=False):
         if int(steps) < 0:
             raise ConfigError(f"Unrolled.steps must be >= 0, got {steps}")
         if objective not in OBJECTIVES:
             raise ConfigError(f"Unrolled.objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
         self.steps, self.second_order, self.inner_optimizer = int(steps), bool(second_order), inner_optimizer
-        self.objective, self.simultaneous = objective, bool(simultaneous)
+        self.objective, self.simultaneous, self.remat = objective, bool(simultaneous), bool(remat)
 
     def surrogate_loss(self, state, real, fake, step, stream):
         """f_K (global-mean scaled) at fakes ``fake`` = G(z), differentiable in θG."""
         unroll_fake = fake if self.second_order else tf.stop_gradient(fake)
-        omega, non_trainable = look_ahead(state, real, unroll_fake, step, stream, self.steps, self.inner_optimizer)
+        omega, non_trainable = look_ahead(state, real, unroll_fake, step, stream, self.steps, self.inner_optimizer,
+                                          remat=self.remat and self.second_order)
         d_k = StatelessModel(state.discriminator, omega, non_trainable)
         if self.objective == "value":
             # f(θG, θD^K) = E log D^K(x) + E log(1 − D^K(G(z))) = −ℓ_D, D's regulariser left out
@@ -45,21 +56,23 @@ class Unrolled(LookAheadUpdater):
         return global_mean(state.loss.g_loss(d_k(fake)), state)
 
 
-def look_ahead(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0):
+def look_ahead(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0, remat=False):
     """θD^{k+1} = θD^k − optimizer step on ∇ℓ_D(θD^k) + λ(θD^k − θD), k < K, on the same fakes,
     from θD^0 = θD; returns θD^K and D's non-trainable state after it.
 
     ``real`` is one batch for every step, or a list of K batches, one per step (BRC's LwCL mode).
     The gradient is all-reduced so each step is the global-batch step; the proximal term
     λ(θD^k − θD) (ProxGAN; 0 for Unrolled) is added once, after the reduction. With a
-    constant ``fake`` nothing here depends on θG.
+    constant ``fake`` nothing here depends on θG. ``remat``: each step's intermediates are
+    recomputed in the backward pass instead of kept (``rematerialized``); only worth it where a
+    tape differentiates through the steps (``fake`` depending on θG).
     """
     omega, non_trainable, _ = look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimizer,
-                                                    prox_weight)
+                                                    prox_weight, remat)
     return omega, non_trainable
 
 
-def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0):
+def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimizer, prox_weight=0.0, remat=False):
     """``look_ahead``, also returning (the functional optimizer, its state after the K steps)."""
     d = state.discriminator
     optimizer = functional_optimizer(inner_optimizer, state.d_optimizer, d.trainable_variables)
@@ -68,14 +81,108 @@ def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimize
     non_trainable = current_values(d.non_trainable_variables)
     opt_state = optimizer.initial_state() if steps else None
     reals = list(real) if isinstance(real, (list, tuple)) else [real] * steps
-    for k in range(steps):
+
+    def inner_step(omega, opt_state, non_trainable, fake, real_k):
         with tf.GradientTape() as tape:
             tape.watch(omega)
             d_fn = StatelessModel(d, omega, non_trainable)
-            loss = d_objective(state, d_fn, reals[k], fake, step, stream)
+            loss = d_objective(state, d_fn, real_k, fake, step, stream)
         grads = cross_replica_sum(unscaled_gradients(tape, loss, omega, scale))
         if prox_weight:
             grads = [g + prox_weight * (w - w0) for g, w, w0 in zip(grads, omega, start)]
-        non_trainable = d_fn.non_trainable
         omega, opt_state = optimizer.update(omega, grads, opt_state)
+        return omega, opt_state, d_fn.non_trainable
+
+    for k in range(steps):
+        if remat:
+            omega, opt_state, non_trainable = rematerialized_step(inner_step, omega, opt_state, non_trainable,
+                                                                  fake, reals[k])
+        else:
+            omega, opt_state, non_trainable = inner_step(omega, opt_state, non_trainable, fake, reals[k])
     return omega, non_trainable, (optimizer, opt_state)
+
+
+def rematerialized_step(inner_step, omega, opt_state, non_trainable, fake, real):
+    """``inner_step(omega, opt_state, non_trainable, fake, real)`` through ``rematerialized``:
+    its state and the fakes are the segment's inputs (so their gradients flow), the real batch a
+    constant of it. One step per segment: a step hands on only θD-sized state, far smaller than
+    its activations, so checkpointing every step keeps least and recomputes each step once."""
+    n, state_flat, rebuild = len(omega), *flat_optimizer_state(opt_state)
+    m = len(state_flat)
+
+    def run(xs):
+        omega, opt_state, non_trainable = inner_step(xs[:n], rebuild(xs[n:n + m]), xs[n + m:-1], xs[-1], real)
+        return [*omega, *flat_optimizer_state(opt_state)[0], *non_trainable]
+
+    ys = rematerialized(run, [*omega, *state_flat, *non_trainable, fake])
+    return ys[:n], rebuild(ys[n:n + m]), ys[n + m:]
+
+
+def flat_optimizer_state(opt_state):
+    """(tensors of a functional optimizer's state in a fixed order, their inverse: the state from
+    such a list); the state is a dataclass of tensors and lists of them (``AdamMoments``) or a
+    nest (SGD's ``()``)."""
+    if not dataclasses.is_dataclass(opt_state):
+        return tf.nest.flatten(opt_state), lambda xs: tf.nest.pack_sequence_as(opt_state, list(xs))
+    names = [f.name for f in dataclasses.fields(opt_state)]
+    parts = [getattr(opt_state, name) for name in names]
+    return tf.nest.flatten(parts), lambda xs: type(opt_state)(**dict(zip(names, tf.nest.pack_sequence_as(
+        parts, list(xs)))))
+
+
+def rematerialized(fn, xs):
+    """``fn(xs)`` (a list of tensors to a list of tensors) without keeping its intermediates for a
+    tape: the gradient reaching its floating-point outputs is carried back to its floating-point
+    inputs by running ``fn`` again, under a fresh tape, in the backward pass. Tapes ``fn`` opens
+    itself stay live in both runs (``tf.recompute_grad`` stops them), so a gradient ``fn`` takes
+    inside is differentiated too (second order). Integer inputs and outputs (step counts, RNG
+    state) pass through as constants.
+
+    ``fn`` must be deterministic in ``xs`` (stateless random draws only) and must not write to
+    variables. Inside a ``tf.function`` (with or without XLA) the recomputation is made to wait
+    for the incoming gradient, else the graph could run it early and keep its activations anyway.
+    """
+    xs = [tf.convert_to_tensor(x) for x in xs]
+    differentiable = [x.dtype.is_floating for x in xs]
+    constants = [None if d else tf.stop_gradient(x) for x, d in zip(xs, differentiable)]
+
+    def all_inputs(floats):
+        floats = iter(floats)
+        return [next(floats) if d else c for d, c in zip(differentiable, constants)]
+
+    forward = {}
+
+    @tf.custom_gradient
+    def segment(*floats):
+        # stop_gradient: no enclosing tape records (and so keeps) fn's intermediates
+        ys = fn(all_inputs([tf.stop_gradient(x) for x in floats]))
+        forward["outputs"] = ys
+        float_ys = [y for y in ys if y.dtype.is_floating]
+
+        def grad_fn(*upstream, variables=None):
+            upstream = [tf.zeros_like(y) if g is None else g for y, g in zip(float_ys, upstream)]
+            again = [tf.identity(x) for x in floats]
+            if not tf.executing_eagerly():
+                again = after(upstream[0], again)
+            variables = list(variables or [])
+            with tf.GradientTape() as tape:
+                tape.watch(again)
+                recomputed = [y for y in fn(all_inputs(again)) if y.dtype.is_floating]
+            grads = tape.gradient(recomputed, again + variables, output_gradients=upstream,
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+            return (grads[:len(again)], grads[len(again):]) if variables else grads
+
+        return float_ys, grad_fn
+
+    float_ys = iter(segment(*[x for x, d in zip(xs, differentiable) if d]))
+    return [next(float_ys) if y.dtype.is_floating else tf.stop_gradient(y) for y in forward["outputs"]]
+
+
+def after(signal, tensors):
+    """``tensors``, unchanged (+ 0), but computed from ``signal``: a data dependency (XLA ignores
+    control dependencies), as in ``tf.recompute_grad``. The 0 is exact whatever ``signal`` holds
+    (NaN, ±inf, or nothing: one element of it at most is read, its truth value compared with
+    itself)."""
+    flag = tf.cast(tf.reduce_max(tf.reshape(signal, [-1])[:1]), tf.bool)
+    zero = tf.where(tf.equal(flag, flag), 0.0, float("nan"))
+    return [t + tf.cast(zero, t.dtype) for t in tensors]
