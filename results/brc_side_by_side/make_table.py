@@ -1,6 +1,6 @@
 """The side-by-side table of docs/brc.md: the authors' ring script against gran_tf, one evaluator.
 
-    python docs/results/brc_side_by_side/make_table.py --theirs lwcl_runs \
+    python results/brc_side_by_side/make_table.py --theirs lwcl_runs \
         --ours "PyTorch init=runs/brc_ring_torchinit" --ours "orthogonal init=runs/brc_ring" \
         --data_run runs/brc_ring/ring_brc_authors_vgan/seed1 > table.md
 
@@ -24,6 +24,8 @@ import subprocess
 import sys
 
 import numpy as np
+
+import gran_tf as gt
 
 KEYS = ["modes/modes_covered", "modes/hq_percent", "modes/reverse_kl", "modes/js"]
 OURS = [("VGAN (10 D steps)", "ring_brc_authors_vgan"), ("VGAN + GN", "ring_brc_authors_vgan_gn"),
@@ -71,14 +73,12 @@ def brc_diagnostics(metrics_path):
 
 
 def mean_se(values):
+    """'mean ± s.e.' of the finite values ('mean' alone for one, '—' for none)."""
     values = [v for v in values if math.isfinite(v)]
     if not values:
         return "—"
-    m = sum(values) / len(values)
-    if len(values) == 1:
-        return f"{m:.3g}"
-    se = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1) / len(values))
-    return f"{m:.3g} ± {se:.2g}"
+    m, se = gt.mean_se(values)
+    return f"{m:.3g}" if len(values) == 1 else f"{m:.3g} ± {se:.2g}"
 
 
 def main():

@@ -3,26 +3,30 @@ for each group of runs, the density of L2 distances between random pairs of gene
 one blue line per seed, and between random pairs of training images (red, from the first run);
 dashed lines mark medians.
 
-    python docs/results/unrolled_inference/pairwise_figure.py \\
+    python results/unrolled_inference/pairwise_figure.py \\
         --group "K = 0=runs/stacked/stacked_mnist_unrolled0_dquarter" \\
         --group "K = 5=runs/stacked/stacked_mnist_unrolled5_dquarter" --seeds 3 --out docs/figures/stacked_pairwise.png
 
 Each run's final weights draw 2,000 samples (the ``pairwise`` metric's protocol: seeded z,
 inference-mode batch norm) against 2,000 training images; 10,000 random pairs each.
+``pairwise_distances`` is not in ``gran_tf``'s public names; it is the function behind the
+``pairwise`` metric of ``gran-evaluate``.
 """
 import argparse
 import os
 
-from gran_tf.eval import plots
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+import gran_tf as gt
 from gran_tf.eval.diversity import pairwise_distances
-from gran_tf.eval.loading import load_run
 
 N = 2000
 
 
 def distances_of(run_dir):
     """``pairwise_distances`` of the run's samples against training data."""
-    ctx = load_run(run_dir).context(split="train")
+    ctx = gt.load_run(run_dir).context(split="train")
     return pairwise_distances(ctx.samples(N), ctx.real(N))
 
 
@@ -33,7 +37,8 @@ def main():
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     groups = [g.rsplit("=", 1) for g in args.group]
-    fig = plots.new_figure(figsize=(5 * len(groups), 3.6))
+    fig = Figure(figsize=(5 * len(groups), 3.6), dpi=100)
+    FigureCanvasAgg(fig)
     for i, (label, folder) in enumerate(groups):
         ax = fig.add_subplot(1, len(groups), i + 1)
         runs = [os.path.join(folder, f"seed{k}") for k in range(args.seeds)]
@@ -50,7 +55,8 @@ def main():
         ax.set_ylabel("probability density")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    plots.save_figure(fig, args.out)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    fig.savefig(args.out, format="png")
     print("wrote", args.out)
 
 
