@@ -9,7 +9,7 @@ the work is split into stages that exchange .npy / .json files through ``--work`
     python bench/fid_crosscheck.py gran            # Keras port (+ TorchScript original) features, FID
     /work/xvenv/bin/python bench/fid_crosscheck.py peers     # the peers' features and FID
     /work/xvenv/bin/python bench/fid_crosscheck.py manifold  # prdc / torch-fidelity precision, recall...
-    python bench/fid_crosscheck.py table           # docs/results/fid_crosscheck/results.json + Markdown
+    python bench/fid_crosscheck.py table           # results/fid_crosscheck/results.json + Markdown
 
 The peers' venv (outside the repository):
 
@@ -36,7 +36,7 @@ import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_WORK = REPO / ".cache" / "fid_crosscheck"
-RESULTS = REPO / "docs" / "results" / "fid_crosscheck" / "results.json"
+RESULTS = REPO / "results" / "fid_crosscheck" / "results.json"
 SETS = {  # set name → (side a, side b)
     "mnist_train_vs_test": ("MNIST train", "MNIST test"),
     "stacked_mnist_vs_noisy": ("stacked MNIST train", "the same + Gaussian noise"),

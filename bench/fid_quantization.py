@@ -3,7 +3,7 @@
 
     python launch/train.py --gin_file=mnist_gran1 --model_dir=/tmp/q/mnist_gran1 \\
         --gin_param="Trainer.total_steps=300" --gin_param="Trainer.sample_every=300" --gin_param="Trainer.checkpoint_every=300"
-    python bench/fid_quantization.py --model_dir=/tmp/q/mnist_gran1 --n 1000 --out docs/results/fid_quantization.json
+    python bench/fid_quantization.py --model_dir=/tmp/q/mnist_gran1 --n 1000 --out results/fid_quantization/results.json
 
 The real images are uint8 already (quantising them changes nothing); the generator's sigmoid
 outputs are floats. One feature network, the same real statistics for both scores.
