@@ -6,18 +6,14 @@ generator's output range, the model classes, loss and updater with their setting
 package versions at the first start. Evaluation (``gran-evaluate``, ``gran-battle``,
 ``gran-sample``, ``gran-inference-rank`` and training-time evaluation) takes all it needs from
 the record and never from the global gin state, so two runs in one process cannot be confused.
-Runs written before the record existed get one derived from their ``config.gin`` on first load.
+Run directories of another run format (``rundir.RUN_FORMAT``) are refused with one line.
 """
 import dataclasses
 
-from gran_tf import config
 from gran_tf.data import DataRecord
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.models import output_range
-from gran_tf.rundir import package_versions
-
-RECORD_FILE = "run.json"
-FORMAT = 1
+from gran_tf.rundir import RECORD_FILE, RUN_FORMAT, package_versions
 
 
 def describe(obj):
@@ -34,17 +30,15 @@ class RunRecord:
     generator_output: str  # "unit" (sigmoid) | "symmetric" (tanh) | "real" (linear), see models.output_range
     models: dict = dataclasses.field(default_factory=dict)  # generator, discriminator, loss, updater
     versions: dict = dataclasses.field(default_factory=dict)
-    derived: bool = False  # True: rebuilt from config.gin of a run that predates the record
 
     def to_dict(self):
-        return {"format": FORMAT, "data": self.data.to_dict(), "seed": self.seed,
-                "generator_output": self.generator_output, "models": self.models,
-                "versions": self.versions, "derived": self.derived}
+        return {"format": RUN_FORMAT, "data": self.data.to_dict(), "seed": self.seed,
+                "generator_output": self.generator_output, "models": self.models, "versions": self.versions}
 
     @classmethod
     def from_dict(cls, record):
         return cls(DataRecord.from_dict(record["data"]), int(record["seed"]), record["generator_output"],
-                   record.get("models", {}), record.get("versions", {}), bool(record.get("derived", False)))
+                   record["models"], record["versions"])
 
 
 def for_training(data, seed, generator, discriminator, loss, updater):
@@ -69,36 +63,14 @@ def write(run_dir, record):
     run_dir.write_json(RECORD_FILE, record.to_dict())
 
 
-def read(run_dir, generator=None):
-    """The record of ``run_dir``; for a run that predates it, one derived from its config.gin
-    (and the loaded ``generator``'s output range), written back once when the directory allows."""
-    stored = run_dir.read_json(RECORD_FILE)  # torn or foreign JSON: a RunDirError line
-    if stored is not None:
-        try:
-            return RunRecord.from_dict(stored)
-        except (KeyError, TypeError, ValueError) as err:
-            raise RunDirError(f"{run_dir.join(RECORD_FILE)} is not a run record ({err})") from None
-    record = derive(run_dir, generator)
+def read(run_dir):
+    """The record of ``run_dir``: RunDirError (one line) when it is missing, torn, of another run
+    format or not a record."""
+    stored = run_dir.check_format()
     try:
-        write(run_dir, record)
-    except (OSError, RunDirError):
-        pass  # a read-only run directory: derived again next time
-    return record
-
-
-def derive(run_dir, generator=None):
-    """A record rebuilt from ``config.gin`` (parsed into gin: only for runs without run.json)."""
-    import gin
-
-    config.parse([run_dir.join("config.gin")])
-    dataset = gin.query_parameter("Trainer.dataset")
-    try:
-        seed = gin.query_parameter("Trainer.seed")
-    except ValueError:
-        seed = 0
-    versions = (run_dir.read_json("versions.json") or {}).get("starts", [{}])[0].get("versions", {})
-    return RunRecord(DataRecord.current(dataset), int(seed), output_range(generator) if generator else None,
-                     {}, versions, derived=True)
+        return RunRecord.from_dict(stored)
+    except (KeyError, TypeError, ValueError) as err:
+        raise RunDirError(f"{run_dir.join(RECORD_FILE)} is not a run record ({err})") from None
 
 
 def same_data(records, names):

@@ -38,6 +38,10 @@ RESUMABLE_BINDINGS = re.compile(
     r"^Trainer\.(total_steps|log_every|sample_every|checkpoint_every|eval_every)\s*="
 )
 LOCK_FILE = ".lock"
+RECORD_FILE = "run.json"
+# The run directory's format, kept in run.json. Directories of another format (pre-release
+# layouts) are refused with one line: gran_tf reads only the format it writes.
+RUN_FORMAT = 2
 # An object store has no flock: the lock there is a lease the training renews at every log line
 # and checkpoint (RunDir.renew_lock); one not renewed for this long is taken over (a killed job).
 LEASE_SECONDS = 900
@@ -92,20 +96,12 @@ def network_checkpoint(generator, discriminator, **objects):
 
 
 def restore_networks(checkpoint, path):
-    """Restores ``network_checkpoint`` ``checkpoint`` from ``path``; True when every object was in
-    it, False for a checkpoint written before ``network_checkpoint`` (gran_tf before 2026-12-02),
-    which lacks the variables of layers held in lists (BN moving statistics among them): what it
-    holds is restored. Any other mismatch raises AssertionError."""
+    """Restores ``network_checkpoint`` ``checkpoint`` from ``path``: every object it holds must be
+    in the file (AssertionError otherwise); values in the file that it does not hold (an
+    evaluation's optimizers) are left."""
     status = checkpoint.restore(path)
-    try:
-        status.assert_existing_objects_matched()
-    except AssertionError:
-        if any(name.startswith("generator_weights/") for name, _ in tf.train.list_variables(path)):
-            raise
-        status.expect_partial()
-        return False
-    status.expect_partial()  # values in the file that ``checkpoint`` does not hold (an evaluation's optimizers)
-    return True
+    status.assert_existing_objects_matched()
+    status.expect_partial()
 
 
 class RunDir:
@@ -143,9 +139,27 @@ class RunDir:
                     f"model_dir {self.path} holds a run of another configuration "
                     f"(see its config.gin); use a new --model_dir"
                 )
+            if storage.exists(self.join(RECORD_FILE)) or self.checkpoints():  # else a claim cut short
+                self.check_format()
         elif set(storage.listdir(self.path)) - {LOCK_FILE}:
             raise RunDirError(f"model_dir {self.path} is not empty and holds no gran_tf run")
-        self.read_json("run.json")  # a torn record is refused before anything is written
+
+    def checkpoints(self):
+        """Steps of the checkpoints in ckpt/ (none when it is absent)."""
+        return checkpoint_steps(self.ckpt_dir) if storage.isdir(self.ckpt_dir) else []
+
+    def check_format(self):
+        """The stored run record, refused (RunDirError, one line) when it is missing, torn or of
+        another run format than this gran_tf writes."""
+        record = self.read_json(RECORD_FILE)
+        if record is None and not storage.exists(self.join("config.gin")):
+            raise RunDirError(f"{self.path} is not a gran_tf run (missing {self.join(RECORD_FILE)})")
+        found = record.get("format") if isinstance(record, dict) else None
+        if found != RUN_FORMAT:
+            written = "no run.json" if record is None else f"run format {found!r}"
+            raise RunDirError(f"{self.path} was written by another gran_tf version ({written}; this one reads "
+                              f"run format {RUN_FORMAT}): retrain it, or evaluate it with the version that wrote it")
+        return record
 
     def lock(self):
         """Takes the directory's lock for as long as this process trains in it, or raises
@@ -214,29 +228,28 @@ class RunDir:
             self._lease = None
 
     def claim(self, config_str):
-        """Checks, locks, creates the directory and records the config (by the one writing
-        worker). Checked again under the lock: another process may have claimed it meanwhile."""
+        """Checks, locks, creates the directory and, for a new run, records the config (by the one
+        writing worker; a resumed run's is rewritten by ``write_config`` once it has resumed).
+        Checked again under the lock: another process may have claimed it meanwhile."""
         self.check(config_str)
         try:
             self.lock()
             self.check(config_str)
             for sub in ("", "ckpt", "export", "samples"):
                 storage.makedirs(self.join(sub))
-            self._write_text("config.gin", config_str)
+            if not storage.exists(self.join("config.gin")):
+                self.write_config(config_str)
         except OSError as err:  # read-only, below a file, disk full
             self.unlock()
             raise RunDirError(f"cannot write model_dir {self.path}: {err.strerror or err}") from None
 
+    def write_config(self, config_str):
+        self._write_text("config.gin", config_str)
+
     def record_start(self, step):
         """Appends this start (the step it resumes from, the time, package versions) to
         versions.json, so that every environment a run trained in stays on record."""
-        previous = self.read_json("versions.json")
-        if previous is None:
-            starts = []
-        elif "starts" in previous:
-            starts = previous["starts"]
-        else:  # written before starts were kept: one start, step unknown
-            starts = [{"step": None, "time": None, "versions": previous}]
+        starts = (self.read_json("versions.json") or {"starts": []})["starts"]
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         starts.append({"step": int(step), "time": now, "versions": package_versions()})
         self.write_json("versions.json", {"starts": starts})

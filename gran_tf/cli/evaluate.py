@@ -35,7 +35,7 @@ from absl import flags
 
 from gran_tf import run_record, storage
 from gran_tf.cli.common import DATA_FLAG_HELP, absl_entry, positive
-from gran_tf.errors import ConfigError, RunDirError
+from gran_tf.errors import ConfigError
 from gran_tf.eval import reference, run_metrics
 from gran_tf.eval.loading import load_run
 from gran_tf.rundir import RunDir
@@ -105,8 +105,6 @@ def main():
         score_given_samples(n_samples)
         return
     run = load_run(FLAGS.model_dir, checkpoint=FLAGS.checkpoint, data=FLAGS.data)
-    if run.step is None:
-        raise RunDirError(f"{run.run_dir.path} does not record the step of its export; use --checkpoint=STEP")
     split, fid = fid_settings(n_samples)
     ctx = run.context(n_samples, split, FLAGS.data_dir, **fid)
     values = run_metrics.evaluate(ctx, FLAGS.metrics)

@@ -12,7 +12,7 @@ from gran_tf import run_record, storage
 from gran_tf.data.arrays import read_array_file
 from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
-from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, restore_networks
+from gran_tf.rundir import RunDir, checkpoint_steps, network_checkpoint, restore_networks
 
 
 @dataclasses.dataclass
@@ -55,8 +55,8 @@ def parse_checkpoint(value):
 
 
 def load_run(path, name=None, checkpoint="final", data=None):
-    """Loads ``export/{generator,discriminator}.keras`` and the run record (``run.json``; derived
-    from config.gin for runs that predate it). Reads nothing from the global gin state.
+    """Loads ``export/{generator,discriminator}.keras`` and the run record (``run.json``). Reads
+    nothing from the global gin state.
 
     ``checkpoint``: "final" keeps the exported weights; "best" restores ``ckpt_best/`` (kept by
     ``Trainer.best_metric``) and a step number ``ckpt/ckpt-<step>`` into the exported networks.
@@ -64,17 +64,14 @@ def load_run(path, name=None, checkpoint="final", data=None):
     """
     checkpoint = parse_checkpoint(checkpoint)
     run_dir = RunDir(path)
-    identity = run_dir.join(run_record.RECORD_FILE)
-    if not storage.exists(identity):
-        identity = run_dir.join("config.gin")
-    exports = [os.path.join(run_dir.export_dir, f"{m}.keras") for m in ("generator", "discriminator")]
-    missing = [p for p in [identity, *exports] if not storage.exists(p)]
+    record = with_data(run_record.read(run_dir), data)  # not a run, or another run format: refused here
+    exports = [os.path.join(run_dir.export_dir, name) for name in ("generator.keras", "discriminator.keras", "export.json")]
+    missing = [p for p in exports if not storage.exists(p)]
     if missing:
         raise RunDirError(f"{run_dir.path} is not a finished gran_tf run (missing {missing[0]})")
-    generator, discriminator = (keras.models.load_model(p) for p in exports)
-    record = with_data(run_record.read(run_dir, generator), data)
+    generator, discriminator = (keras.models.load_model(p) for p in exports[:2])
     if checkpoint == "final":
-        step, label = _export_step(run_dir), "final"
+        step, label = run_dir.read_json(os.path.join("export", "export.json"))["step"], "final"
     else:
         step, label = _restore_weights(run_dir, generator, discriminator, checkpoint)
     return LoadedRun(name or os.path.basename(run_dir.path.rstrip("/")), run_dir, generator, discriminator,
@@ -116,15 +113,6 @@ def load_runs(paths, checkpoint="final", same_data=False, data=None):
     return runs
 
 
-def _export_step(run_dir):
-    """The step export/ was written at (export.json), or for older runs the final checkpoint's."""
-    record = run_dir.read_json(os.path.join("export", "export.json"))
-    if record:
-        return record["step"]
-    latest = tf.train.latest_checkpoint(run_dir.ckpt_dir)
-    return checkpoint_number(latest) if latest else None
-
-
 def _restore_weights(run_dir, generator, discriminator, checkpoint):
     """Restores the networks' weights of one checkpoint; returns (its step, its label)."""
     if checkpoint == "best":
@@ -138,7 +126,9 @@ def _restore_weights(run_dir, generator, discriminator, checkpoint):
             raise RunDirError(f"{run_dir.path} has no checkpoint at step {checkpoint} (kept: {kept or 'none'})")
     step = tf.Variable(0, dtype=tf.int64)
     # Every weight of both networks comes from the checkpoint; the optimizers' slots stay behind.
-    if not restore_networks(network_checkpoint(generator, discriminator, step=step), path):
-        raise RunDirError(f"{path} predates the saving of the weights of layers held in lists (BN layers "
-                          f"among them); only the final export of {run_dir.path} can be evaluated")
+    try:
+        restore_networks(network_checkpoint(generator, discriminator, step=step), path)
+    except AssertionError as err:
+        reason = " ".join(str(err).split())[:120]
+        raise RunDirError(f"{path} does not hold every weight of the run's networks ({reason})") from None
     return int(step.numpy()), "best" if checkpoint == "best" else os.path.basename(path)

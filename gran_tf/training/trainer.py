@@ -264,16 +264,12 @@ class Trainer:
         batches = self._batches if consumed == 0 else self._grouped_batches(start=consumed)
         return iter(self.strategy.experimental_distribute_dataset(batches))
 
-    def _checkpoint_iterator(self, manager):
+    def _checkpoint_iterator(self):
         """Puts a streamed (tfds) data set's iterator in the checkpoint, so that a restore puts it
         back at its position in time independent of the step (the shuffle buffer is saved with it,
         a few hundred MB at most). Not for multi-worker runs (each worker's shard has its own
-        position, and only the chief's checkpoint is kept), nor for runs whose checkpoints
-        predate it: those read the skipped batches on resume."""
+        position, and only the chief's checkpoint is kept: they read the skipped batches)."""
         if not self.data.iterator_in_checkpoint or self.role.several:
-            return
-        latest = manager.latest_checkpoint
-        if latest and not any(name.startswith("data_iterator/") for name, _ in tf.train.list_variables(latest)):
             return
         self._iterator = iter(self.strategy.experimental_distribute_dataset(self._batches))
         self.checkpoint.data_iterator = self._iterator
@@ -285,7 +281,7 @@ class Trainer:
         known = set(manager.checkpoints) | ({manager.latest_checkpoint} if manager.latest_checkpoint else set())
         for path in sorted(known, key=checkpoint_number, reverse=True):
             try:
-                self._restore_from(path)
+                restore_networks(self.checkpoint, path)  # weights, optimizers, step, data iterator
             except (tf.errors.OpError, ValueError, IndexError, AssertionError) as err:
                 reason = " ".join(str(err).split())[:120]
                 print(f"warning: checkpoint {path} is unreadable ({type(err).__name__}: {reason}); "
@@ -297,11 +293,6 @@ class Trainer:
         if known:
             raise RunDirError(f"no checkpoint in {manager.directory} is readable; move them away to start over")
         return None
-
-    def _restore_from(self, path):
-        if not restore_networks(self.checkpoint, path):  # weights and optimizers restored
-            print(f"warning: {path} predates the saving of the BN moving statistics of layers held in "
-                  f"lists; those restart from their initial values", flush=True)
 
     def train_steps(self, n):
         """Runs n steps, in loops of steps_per_loop, without I/O (tests, benchmarks); returns the
@@ -333,7 +324,7 @@ class Trainer:
         try:
             if self.role.writes and self.run_dir.read_json(run_record.RECORD_FILE) is None:
                 run_record.write(self.run_dir, self.record)
-            return self._train(operative_config_fn)
+            return self._train(config_str, operative_config_fn)
         except (OSError, tf.errors.ResourceExhaustedError) as err:
             if not is_storage_error(err):
                 raise
@@ -343,9 +334,11 @@ class Trainer:
         finally:
             self.run_dir.unlock()
 
-    def _train(self, operative_config_fn):
+    def _train(self, config_str, operative_config_fn):
         writes = self.role.writes
         manager = self._resume()
+        if writes:  # resumed (or refused) first: a refused command changes nothing
+            self.run_dir.write_config(config_str)
         start = int(self.step.numpy())
         best_manager = tf.train.CheckpointManager(self.checkpoint, self.run_dir.join("ckpt_best"), max_to_keep=1)
         writer = tf.summary.create_file_writer(self.run_dir.path) if writes else tf.summary.create_noop_writer()
@@ -401,7 +394,7 @@ class Trainer:
                 print(f"warning: {ckpt_dir}/checkpoint was missing or unreadable; "
                       f"rebuilt it from the files on disk (latest {os.path.basename(recovered)})", flush=True)
         manager = tf.train.CheckpointManager(self.checkpoint, ckpt_dir, max_to_keep=self.keep_checkpoints)
-        self._checkpoint_iterator(manager)
+        self._checkpoint_iterator()
         restored = self.restore(manager)
         start = int(self.step.numpy())
         if self.role.several:

@@ -7,9 +7,10 @@ import pytest
 
 from gran_tf import config, run_record
 from gran_tf.data import DataRecord
-from gran_tf.errors import ConfigError
+from gran_tf.errors import ConfigError, RunDirError
 from gran_tf.eval import run_metrics
 from gran_tf.eval.loading import load_run, load_runs
+from gran_tf.rundir import RUN_FORMAT
 from gran_tf.training.trainer import Trainer
 
 TINY = ["Trainer.total_steps = 2", "Trainer.batch_size = 16", "MLPGenerator.hidden = (8,)",
@@ -42,7 +43,7 @@ def test_the_record_holds_the_data_seed_and_models(ring_runs):
     assert record["seed"] == 3 and record["generator_output"] == "real"
     assert record["models"]["generator"] == "MLPGenerator" and record["models"]["loss"] == {"class": "NonSaturating"}
     assert record["models"]["updater"]["class"] == "Alternating"
-    assert record["versions"]["tensorflow"] and record["derived"] is False
+    assert record["versions"]["tensorflow"] and record["format"] == RUN_FORMAT
 
 
 def test_runs_on_other_mixtures_are_refused_with_what_differs(ring_runs):
@@ -77,23 +78,27 @@ def test_training_time_evaluation_uses_the_trainers_data_not_later_gin(tmp_path)
     assert trainer.data.mixture().std == pytest.approx(0.02)
 
 
-def test_runs_that_predate_the_record_get_one_derived_from_their_config(ring_runs, tmp_path):
+@pytest.mark.parametrize("age", ["no run.json", "run format 1"])
+def test_a_run_directory_of_another_format_is_refused_before_anything_is_written(ring_runs, tmp_path, age):
     import shutil
 
     old = tmp_path / "old"
     shutil.copytree(ring_runs[1], old)
-    (old / "run.json").unlink()
-    derived = load_run(str(old))
-    current = load_run(str(ring_runs[1]))
-    assert derived.record.derived and derived.record.data == current.record.data
-    assert (derived.seed, derived.record.generator_output) == (3, "real")
-    assert json.loads((old / "run.json").read_text())["derived"] is True  # written back once
+    if age == "no run.json":
+        (old / "run.json").unlink()
+    else:
+        (old / "run.json").write_text(json.dumps({**json.loads((old / "run.json").read_text()), "format": 1}))
+    files = lambda: {p: p.read_bytes() for p in old.rglob("*") if p.is_file() and p.name != ".lock"}  # noqa: E731
+    before = files()
+    with pytest.raises(RunDirError, match=rf"written by another gran_tf version \({age}; this one reads run format"):
+        load_run(str(old))
+    with pytest.raises(RunDirError, match=rf"\({age}; this one reads run format {RUN_FORMAT}\): retrain it"):
+        train_ring(old, "ring.std = 0.14", "Trainer.seed = 3", "Trainer.total_steps = 4")
+    assert files() == before
 
 
 def test_a_broken_record_is_one_clear_error(ring_runs, tmp_path):
     import shutil
-
-    from gran_tf.errors import RunDirError
 
     broken = tmp_path / "broken"
     shutil.copytree(ring_runs[0], broken)
@@ -127,4 +132,4 @@ def test_describe_keeps_plain_settings():
 
     assert run_record.describe(Unrolled(steps=3)) == {
         "class": "Unrolled", "steps": 3, "second_order": True, "inner_optimizer": "adam", "objective": "value",
-        "simultaneous": True}
+        "simultaneous": True, "remat": False}

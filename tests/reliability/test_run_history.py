@@ -26,16 +26,6 @@ def test_resume_drops_records_after_the_restored_step_and_a_torn_line(tmp_path, 
     assert [s["step"] for s in starts] == [0, 3] and all(s["versions"]["tensorflow"] for s in starts)
 
 
-def test_versions_written_before_starts_were_kept_become_the_first_start(tmp_path, train_ring):
-    run = tmp_path / "run"
-    train_ring(run, 5)
-    (run / "versions.json").write_text(json.dumps({"python": "3.11.0", "tensorflow": "2.21.0"}))
-    train_ring(run, 5)  # nothing left to train: the start is recorded all the same
-    starts = json.loads((run / "versions.json").read_text())["starts"]
-    assert starts[0] == {"step": None, "time": None, "versions": {"python": "3.11.0", "tensorflow": "2.21.0"}}
-    assert starts[1]["step"] == 5
-
-
 @pytest.mark.parametrize("state", ["missing", "garbage", "binary"])
 def test_a_lost_checkpoint_state_file_is_rebuilt_from_the_checkpoints_on_disk(tmp_path, train_ring, history_steps,
                                                                              state, capsys):
