@@ -15,6 +15,10 @@ Where the earlier seeds' run directories were not kept, ``--table_only --first_s
 --merge <their summary.json>`` pools them from their summary. Per-seed values in a summary are
 listed in seed order.
 
+SIGTERM or SIGINT (Ctrl-C) to the sweep is passed on to its trainings: each checkpoints and
+stops, runs not yet started stay unstarted, the sweep prints one line per run it stopped and
+exits 143 or 130 (128 + the signal), and the same command rerun resumes every run.
+
 ``--dry_run`` prints the ``gran-train`` command of every run instead (one per line: a job array
 on a cluster runs them, each writing its run directory under the shared ``--out``, any TensorFlow
 filesystem); ``--table_only`` then tabulates what they wrote.
@@ -24,11 +28,14 @@ import concurrent.futures
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 
 from gran_tf.eval.statistics import mean_se
 
+SUMMARY_FORMAT = 1  # of summary*.json; --merge refuses any other
 TABLE_KEYS = {
     "modes": ["modes/modes_covered", "modes/hq_percent", "modes/reverse_kl", "modes/js", "modes/fid"],
     "stacked_modes": ["stacked_modes/modes", "stacked_modes/kl_to_uniform"],
@@ -57,15 +64,84 @@ def train_arguments(config, seed, args):
     return model_dir, [f"--gin_file={config}", f"--model_dir={model_dir}", *[f"--gin_param={p}" for p in params]]
 
 
-def run_one(config, seed, args):
+class Trainings:
+    """The sweep's running gran-train processes. A stop signal (SIGTERM, SIGINT) is passed on to
+    each of them, which checkpoints and stops, and no further one starts."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = set()
+        self.signum = None
+
+    def run(self, command, log, env):
+        """The exit code of ``command``, or None when the sweep was stopped before it started."""
+        with self._lock:
+            if self.signum is not None:
+                return None
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self._running.add(process)
+        try:
+            return process.wait()
+        finally:
+            with self._lock:
+                self._running.discard(process)
+
+    def stop(self, signum, frame=None):
+        with self._lock:
+            self.signum = self.signum or signum
+            for process in self._running:
+                process.send_signal(signum)
+
+
+def run_one(config, seed, args, trainings):
     model_dir, flags = train_arguments(config, seed, args)
     command = [sys.executable, "-m", "gran_tf.cli.train", *flags]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS=str(args.threads),
                TF_NUM_INTEROP_THREADS="1")
     os.makedirs(os.path.dirname(model_dir), exist_ok=True)
-    with open(model_dir + ".log", "w", encoding="utf-8") as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+    if trainings.signum is not None:
+        return config, seed, None, None
+    with open(model_dir + ".log", "a", encoding="utf-8") as log:
+        code = trainings.run(command, log, env)
     return config, seed, code, final_eval(model_dir)
+
+
+def last_line(path):
+    """The last non-empty line of a text file ('' when there is none)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [line.strip() for line in f if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def train_all(jobs, args):
+    """Trains every (config, seed) of ``jobs``, ``args.workers`` at a time; returns
+    ({(config, seed): final evaluation}, failed runs, the stop signal's number or None)."""
+    trainings, evaluations, failed = Trainings(), {}, []
+    handlers = {s: signal.signal(s, trainings.stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
+            futures = [pool.submit(run_one, c, s, args, trainings) for c, s in jobs]
+            for future in concurrent.futures.as_completed(futures):
+                config, seed, code, evaluation = future.result()
+                evaluations[config, seed] = evaluation
+                name = f"{config}/seed{seed}"
+                if code is None:
+                    print(f"{name}: not started", flush=True)
+                elif trainings.signum is not None and code != 0:
+                    log = os.path.join(args.out, config, f"seed{seed}.log")
+                    print(f"{name}: stopped: {last_line(log) or f'exit {code}'}", flush=True)
+                else:
+                    status = "ok" if code == 0 else f"exit {code}"
+                    print(f"{name}: {status} {json.dumps(evaluation) if evaluation else ''}", flush=True)
+                    if code != 0:
+                        failed.append(name)
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    return evaluations, failed, trainings.signum
 
 
 def final_eval(model_dir, at_step=None):
@@ -100,7 +176,7 @@ def table(results, keys, counts=None, earlier=None):
     for config, runs in results.items():
         prior = earlier.get(config, {})
         done = [r for r in runs if r]
-        cells, summary[config] = [], {"runs": len(done) + earlier_runs(prior)}
+        cells, summary[config] = [], {"runs": len(done) + prior.get("runs", 0)}
         for key in keys:
             values = [*prior.get(key, {}).get("values", []), *(r[key] for r in done if r.get(key) is not None)]
             if not values:
@@ -116,14 +192,6 @@ def table(results, keys, counts=None, earlier=None):
             cells.append(f"{hits}/{of}")
         lines.append(f"| {config} | {summary[config]['runs']} | " + " | ".join(cells) + " |")
     return "\n".join(lines), summary
-
-
-def earlier_runs(prior):
-    """How many evaluated runs a previous summary pooled (older summaries do not say: the most
-    values any metric has)."""
-    if "runs" in prior:
-        return prior["runs"]
-    return max((v.get("of", v.get("n", 0)) for v in prior.values()), default=0)
 
 
 def parse_args(argv=None):
@@ -164,20 +232,15 @@ def main(argv=None):
         for config, seed in jobs:
             print(shlex.join(["gran-train", *train_arguments(config, seed, args)[1]]))
         return 0
-    evaluations = {}
-    failed = []
     if args.table_only:
-        for config, seed in jobs:
-            evaluations[config, seed] = final_eval(os.path.join(args.out, config, f"seed{seed}"), args.at_step)
-    with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
-        futures = [] if args.table_only else [pool.submit(run_one, c, s, args) for c, s in jobs]
-        for future in concurrent.futures.as_completed(futures):
-            config, seed, code, evaluation = future.result()
-            status = "ok" if code == 0 else f"exit {code}"
-            print(f"{config} seed {seed}: {status} {json.dumps(evaluation) if evaluation else ''}", flush=True)
-            evaluations[config, seed] = evaluation
-            if code != 0:
-                failed.append(f"{config}/seed{seed}")
+        failed = []
+        evaluations = {(c, s): final_eval(os.path.join(args.out, c, f"seed{s}"), args.at_step) for c, s in jobs}
+    else:
+        evaluations, failed, signum = train_all(jobs, args)
+        if signum is not None:
+            print(f"gran-sweep: stopped by {signal.Signals(signum).name}; rerun the same command to resume",
+                  file=sys.stderr, flush=True)
+            return 128 + signum
     results = {c: [evaluations[c, s] for s in seeds] for c in args.configs}
     keys = [k for m in args.metrics for k in TABLE_KEYS.get(m, [])]
     counts = {k: v for m in args.metrics for k, v in SEED_COUNTS.get(m, {}).items()}
@@ -192,7 +255,7 @@ def main(argv=None):
     print(f"\n{steps} steps per run, mean ± s.e. over {over}\n\n{markdown}")
     os.makedirs(args.out, exist_ok=True)
     with open(written, "w", encoding="utf-8") as f:
-        json.dump({"steps": steps, "seeds": [seeds[0], seeds[-1]],
+        json.dump({"format": SUMMARY_FORMAT, "steps": steps, "seeds": [seeds[0], seeds[-1]],
                    "merged": args.merge, "metrics": args.metrics, "summary": summary, "failed": failed},
                   f, indent=2)
     with open(os.path.join(args.out, f"summary{suffix}.md"), "w", encoding="utf-8") as f:
@@ -201,12 +264,17 @@ def main(argv=None):
 
 
 def load_summary(path):
-    """The per-config summary of a sweep's summary JSON."""
+    """The per-config summary of a sweep's summary JSON, of this version's SUMMARY_FORMAT."""
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)["summary"]
-    except (OSError, ValueError, KeyError) as e:
+            stored = json.load(f)
+        found, summary = stored.get("format"), stored["summary"]
+    except (OSError, ValueError, KeyError, AttributeError) as e:
         raise SystemExit(f"gran-sweep: --merge {path}: not a sweep summary ({e})") from None
+    if found != SUMMARY_FORMAT:
+        raise SystemExit(f"gran-sweep: --merge {path}: summary format {found!r}, this version merges format "
+                         f"{SUMMARY_FORMAT} only (written by another gran_tf version)")
+    return summary
 
 
 def run():

@@ -1,12 +1,19 @@
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from gran_tf.cli import sweep
+from gran_tf.rundir import RunDir
+
+TINY = ["--gin_param", "Trainer.batch_size = 16", "--gin_param", "MLPGenerator.hidden = (8,)",
+        "--gin_param", "MLPDiscriminator.hidden = (8,)"]
+QUIET = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def test_table_aggregates_final_evaluations_per_config():
@@ -69,9 +76,11 @@ def test_merge_pools_an_earlier_summarys_seeds_with_the_runs_under_out(tmp_path)
         write_evaluations(tmp_path / "runs" / "ring" / f"seed{seed}", [{"step": 10, "eval/modes/modes_covered": covered,
                                                                         "eval/modes/num_modes": 8,
                                                                         "eval/modes/hq_percent": 85}])
-    earlier = {"summary": {"ring": {"modes/modes_covered": {"mean": 5.0, "se": 3.0, "n": 2, "values": [8, 2]},
-                                    "all modes": {"seeds": 1, "of": 2}}}}  # an older summary: no "runs"
+    earlier = {"format": sweep.SUMMARY_FORMAT,
+               "summary": {"ring": {"runs": 2, "modes/modes_covered": {"mean": 5.0, "se": 3.0, "n": 2, "values": [8, 2]},
+                                    "all modes": {"seeds": 1, "of": 2}}}}
     (tmp_path / "seeds0-1.json").write_text(json.dumps(earlier))
+    (tmp_path / "unversioned.json").write_text(json.dumps({k: v for k, v in earlier.items() if k != "format"}))
     args = ["--configs", "ring", "--first_seed", "5", "--seeds", "2", "--steps", "10", "--out", str(tmp_path / "runs"),
             "--table_only", "--metrics", "modes"]
     assert sweep.main([*args, "--merge", str(tmp_path / "seeds0-1.json")]) == 0
@@ -83,6 +92,8 @@ def test_merge_pools_an_earlier_summarys_seeds_with_the_runs_under_out(tmp_path)
         sweep.main([*args, "--merge", str(tmp_path / "runs" / "summary.json")])
     with pytest.raises(SystemExit, match="not a sweep summary"):
         sweep.main([*args, "--merge", str(tmp_path / "missing.json")])
+    with pytest.raises(SystemExit, match="summary format None, this version merges format 1 only"):
+        sweep.main([*args, "--merge", str(tmp_path / "unversioned.json")])
 
 
 def test_tables_at_an_earlier_step_read_that_steps_evaluation(tmp_path):
@@ -118,10 +129,8 @@ def test_final_eval_reads_runs_on_any_tensorflow_filesystem():
 
 def test_dry_run_prints_commands_that_a_scheduler_runs_and_table_only_tabulates(tmp_path, capsys):
     out = tmp_path / "sweep"
-    tiny = ["--gin_param", "Trainer.batch_size = 16", "--gin_param", "MLPGenerator.hidden = (8,)",
-            "--gin_param", "MLPDiscriminator.hidden = (8,)"]
     args = ["--configs", "ring", "ring_unrolled1", "--seeds", "2", "--steps", "3", "--eval_samples", "100",
-            "--out", str(out), *tiny]
+            "--out", str(out), *TINY]
     assert sweep.main([*args, "--dry_run"]) == 0
     commands = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
     assert len(commands) == 4 and all(c[0] == "gran-train" for c in commands)
@@ -130,8 +139,38 @@ def test_dry_run_prints_commands_that_a_scheduler_runs_and_table_only_tabulates(
     assert not out.exists()  # nothing trained, nothing written
     # A "cluster" runs one of them as given (the console script is gran_tf.cli.train's run()).
     job = subprocess.run([sys.executable, "-m", "gran_tf.cli.train", *commands[0][1:]], capture_output=True,
-                         text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=300)
+                         text=True, env=QUIET, timeout=300)
     assert job.returncode == 0, job.stderr
     assert sweep.main([*args, "--table_only"]) == 0
     summary = json.loads((out / "summary.json").read_text())["summary"]
     assert summary["ring"]["runs"] == 1 and summary["ring_unrolled1"]["runs"] == 0
+
+
+def test_a_stopped_sweep_checkpoints_its_trainings_and_the_same_command_resumes_them(tmp_path):
+    out = tmp_path / "sweep"
+    command = [sys.executable, "-m", "gran_tf.cli.sweep", "--configs", "ring", "--seeds", "2", "--steps", "3000",
+               "--eval_samples", "100", "--workers", "2", "--out", str(out), *TINY,
+               "--gin_param", "Trainer.log_every = 50"]
+    runs = [RunDir(str(out / "ring" / f"seed{k}")) for k in (0, 1)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=QUIET)
+    deadline = time.time() + 240
+    while not all(run.read_metrics() for run in runs) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    lines = sorted(line for line in stdout.splitlines() if line.startswith("ring/"))
+    assert len(lines) == 2, stdout
+    assert all(line.startswith(f"ring/seed{k}: stopped: ") and "SIGTERM at step" in line
+               for k, line in enumerate(lines))
+    assert stderr.strip().splitlines()[-1] == "gran-sweep: stopped by SIGTERM; rerun the same command to resume"
+    assert not (out / "summary.json").exists()
+    stopped_at = [max(run.checkpoints()) for run in runs]
+    assert all(0 < step < 3000 for step in stopped_at)  # each training checkpointed where it stopped
+
+    rerun = subprocess.run(command, capture_output=True, text=True, env=QUIET, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    for k, (run, step) in enumerate(zip(runs, stopped_at)):
+        assert f"resumed from {run.ckpt_dir}/ckpt-{step} at step {step}" in (out / "ring" / f"seed{k}.log").read_text()
+        assert max(run.checkpoints()) == 3000
+    assert json.loads((out / "summary.json").read_text())["summary"]["ring"]["runs"] == 2
