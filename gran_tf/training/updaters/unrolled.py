@@ -95,8 +95,8 @@ def look_ahead_with_state(state, real, fake, step, stream, steps, inner_optimize
 
     for k in range(steps):
         if remat:
-            omega, opt_state, non_trainable = rematerialized_step(inner_step, omega, opt_state, non_trainable,
-                                                                  fake, reals[k])
+            omega, opt_state, non_trainable, fake = rematerialized_step(inner_step, omega, opt_state,
+                                                                        non_trainable, fake, reals[k])
         else:
             omega, opt_state, non_trainable = inner_step(omega, opt_state, non_trainable, fake, reals[k])
     return omega, non_trainable, (optimizer, opt_state)
@@ -106,16 +106,20 @@ def rematerialized_step(inner_step, omega, opt_state, non_trainable, fake, real)
     """``inner_step(omega, opt_state, non_trainable, fake, real)`` through ``rematerialized``:
     its state and the fakes are the segment's inputs (so their gradients flow), the real batch a
     constant of it. One step per segment: a step hands on only θD-sized state, far smaller than
-    its activations, so checkpointing every step keeps least and recomputes each step once."""
+    its activations, so checkpointing every step keeps least and recomputes each step once.
+
+    The fakes also pass through the step unchanged, returned for the next: their gradient then
+    gathers step by step along the chain (one fakes-sized sum alive in the backward pass)
+    instead of as K terms summed at the end."""
     n, state_flat, rebuild = len(omega), *flat_optimizer_state(opt_state)
     m = len(state_flat)
 
     def run(xs):
         omega, opt_state, non_trainable = inner_step(xs[:n], rebuild(xs[n:n + m]), xs[n + m:-1], xs[-1], real)
-        return [*omega, *flat_optimizer_state(opt_state)[0], *non_trainable]
+        return [*omega, *flat_optimizer_state(opt_state)[0], *non_trainable, xs[-1]]
 
     ys = rematerialized(run, [*omega, *state_flat, *non_trainable, fake])
-    return ys[:n], rebuild(ys[n:n + m]), ys[n + m:]
+    return ys[:n], rebuild(ys[n:n + m]), ys[n + m:-1], ys[-1]
 
 
 def flat_optimizer_state(opt_state):
@@ -179,10 +183,12 @@ def rematerialized(fn, xs):
 
 
 def after(signal, tensors):
-    """``tensors``, unchanged (+ 0), but computed from ``signal``: a data dependency (XLA ignores
-    control dependencies), as in ``tf.recompute_grad``. The 0 is exact whatever ``signal`` holds
-    (NaN, ±inf, or nothing: one element of it at most is read, its truth value compared with
-    itself)."""
-    flag = tf.cast(tf.reduce_max(tf.reshape(signal, [-1])[:1]), tf.bool)
-    zero = tf.where(tf.equal(flag, flag), 0.0, float("nan"))
+    """``tensors``, unchanged (+ 0), but computed from ``signal``: a data dependency, as in
+    ``tf.recompute_grad`` (XLA ignores control dependencies). The 0 is min(|s|, 0) of one element
+    s of ``signal`` (−inf when it is empty; NaN only when s is, and a NaN gradient flows on
+    anyway), which neither Grappler nor XLA folds to a constant: folded, the recomputation
+    would be the forward's ops on the forward's inputs, merged back into them (common
+    subexpressions) and its activations kept after all."""
+    first = tf.reduce_max(tf.reshape(signal, [-1])[:1])
+    zero = tf.minimum(tf.abs(first), tf.zeros_like(first))
     return [t + tf.cast(zero, t.dtype) for t in tensors]
