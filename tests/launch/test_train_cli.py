@@ -90,3 +90,27 @@ def test_a_torn_run_record_is_refused_in_one_line_before_anything_is_written(tmp
     assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=Trainer.total_steps = 8"),
                           "run.json is torn or not JSON")
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before  # config.gin too
+
+
+def test_a_command_prints_nothing_of_tensorflows_start_up_before_its_own_one_line_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "GRAN_TF_VERBOSE")}
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "train.py"), "--gin_file=no_such_config",
+                             f"--model_dir={tmp_path / 'run'}"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()] and result.stderr.startswith("error: ")
+    assert result.stdout == ""
+
+
+def test_start_up_noise_is_told_from_lines_that_are_kept():
+    from gran_tf.cli import CUINIT_FAILED, STARTUP_NOISE
+
+    noise = ["WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+             "I0000 00:00:1796588628.317925   12538 port.cc:153] oneDNN custom operations are on.",
+             "W0000 00:00:1796588628.317925   12538 cpu_feature_guard.cc:227] This TensorFlow binary is optimized",
+             "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow"]
+    assert all(STARTUP_NOISE.match(line) for line in noise)
+    kept = ["E0000 00:00:1796588635.745154   12538 some_op.cc:52] INTERNAL: something failed",
+            "Traceback (most recent call last):", "ImportError: libcudnn.so.9: cannot open shared object file"]
+    assert not any(STARTUP_NOISE.match(line) for line in kept)
+    assert CUINIT_FAILED.match("E0000 00:00:1796588635.745154   12538 cuda_platform.cc:52] failed call to cuInit: "
+                               "INTERNAL: CUDA error") and not CUINIT_FAILED.match(kept[0])
