@@ -17,7 +17,8 @@ The public names, loaded on first use (``import gran_tf`` itself does not import
   ``make_strategy``.
 - Evaluation: ``frechet_distance`` and ``kernel_distance`` of two activation sets (FID, KID with
   TF-GAN's math), ``precision_recall`` and ``density_coverage`` of two feature sets,
-  ``mode_coverage`` (the VEEGAN/PacGAN protocol), ``battle`` (GAM), ``evaluate``
+  ``mode_coverage`` (the VEEGAN/PacGAN protocol), ``pairwise_distances`` (distances between
+  random pairs of samples and of data, the ``pairwise`` metric), ``battle`` (GAM), ``evaluate``
   (the named metrics of a generator on its run's data, as ``gran-evaluate`` computes them),
   ``load_run`` (a run directory's networks and record), ``mean_se`` (mean and standard error
   over seeds, as the result tables report them).
@@ -43,6 +44,7 @@ _NAMES = {
     "precision_recall": "gran_tf.eval.manifold",
     "density_coverage": "gran_tf.eval.manifold",
     "mode_coverage": "gran_tf.eval.modes",
+    "pairwise_distances": "gran_tf.eval.diversity",
     "battle": "gran_tf.eval.gam",
     "evaluate": "gran_tf.eval.api",
     "load_run": "gran_tf.eval.loading",

@@ -14,12 +14,14 @@ def test_every_public_name_resolves(name):
 
 
 def test_the_public_names_are_the_library_objects():
+    from gran_tf.eval.diversity import pairwise_distances
     from gran_tf.training.gan_model import GANModel
     from gran_tf.training.updaters import BRC, Unrolled
 
     assert gt.GANModel is GANModel and issubclass(gt.GANModel, keras.Model)
     assert gt.updaters.Unrolled is Unrolled and gt.updaters.BRC is BRC
     assert issubclass(gt.callbacks.RunDirectory, keras.callbacks.Callback)
+    assert gt.pairwise_distances is pairwise_distances
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         gt.nope  # noqa: B018
 

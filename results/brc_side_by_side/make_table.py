@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -35,12 +36,18 @@ OURS = [("VGAN (10 D steps)", "ring_brc_authors_vgan"), ("VGAN + GN", "ring_brc_
 THEIRS = [("VGAN (10 D steps)", "vgan"), ("VGAN + GN", "gn")]
 
 
+def gran_evaluate():
+    """The ``gran-evaluate`` console script of this Python's environment, else the PATH's."""
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    return shutil.which("gran-evaluate", path=path) or sys.exit("gran-evaluate is not installed: pip install -e .")
+
+
 def score(path, data_run):
     """The evaluator's report of the samples in ``path`` (cached beside them), plus two distances."""
     cache = path + ".eval.json"
     if not os.path.exists(cache):
-        out = subprocess.run([sys.executable, "-m", "gran_tf.cli.evaluate", f"--model_dir={data_run}",
-                              f"--samples={path}"], capture_output=True, text=True,
+        out = subprocess.run([gran_evaluate(), f"--model_dir={data_run}", f"--samples={path}"],
+                             capture_output=True, text=True,
                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
         if out.returncode:
             sys.exit(out.stderr)

@@ -8,9 +8,8 @@ dashed lines mark medians.
         --group "K = 5=runs/stacked/stacked_mnist_unrolled5_dquarter" --seeds 3 --out docs/figures/stacked_pairwise.png
 
 Each run's final weights draw 2,000 samples (the ``pairwise`` metric's protocol: seeded z,
-inference-mode batch norm) against 2,000 training images; 10,000 random pairs each.
-``pairwise_distances`` is not in ``gran_tf``'s public names; it is the function behind the
-``pairwise`` metric of ``gran-evaluate``.
+inference-mode batch norm) against 2,000 training images; 10,000 random pairs each
+(``gt.pairwise_distances``, the function behind the ``pairwise`` metric of ``gran-evaluate``).
 """
 import argparse
 import os
@@ -19,15 +18,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import gran_tf as gt
-from gran_tf.eval.diversity import pairwise_distances
 
 N = 2000
 
 
 def distances_of(run_dir):
-    """``pairwise_distances`` of the run's samples against training data."""
+    """``gt.pairwise_distances`` of the run's samples against training data."""
     ctx = gt.load_run(run_dir).context(split="train")
-    return pairwise_distances(ctx.samples(N), ctx.real(N))
+    return gt.pairwise_distances(ctx.samples(N), ctx.real(N))
 
 
 def main():
