@@ -90,11 +90,46 @@ def test_divergence_stops_before_writing_a_checkpoint(tmp_path):
     assert not [f for f in os.listdir(trainer.run_dir.ckpt_dir) if f.startswith("ckpt-")]
 
 
-def test_gran_trains_under_a_mirrored_strategy(tmp_path):
-    strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
-    trainer, _ = make_trainer(tmp_path, "mnist_gran3", GRAN_MNIST, strategy=strategy)
-    metrics = trainer.train_steps(2)
-    assert all(np.isfinite(list(metrics.values())))
+def test_gran_mirrored_over_two_cpus_equals_one_device(tmp_path, weights, float32_paths):
+    """GRAN's f and g run inside a tf.while_loop, where BN statistics cannot be synchronised
+    across replicas: in training mode each replica normalises by its own half batch, so the two
+    runs differ by more than rounding (checked below). With G's BN layers frozen (inference mode:
+    moving statistics, every example independent of its batch) nothing else may differ: losses and
+    every weight of a mirrored run over the two logical CPUs (tests/conftest.py) equal one
+    device's within float32 tolerance, after SGD steps (a wrong cross-replica gradient scale
+    shows with SGD, not with Adam). D's BN is synchronised (DCGANDiscriminator), so it stays on."""
+    import keras
+    import tensorflow as tf
+
+    assert len(tf.config.list_logical_devices("CPU")) >= 2, "tests/conftest.py sets up two logical CPUs"
+    sgd = ["Trainer.g_optimizer = @g/keras.optimizers.SGD", "Trainer.d_optimizer = @d/keras.optimizers.SGD",
+           "g/keras.optimizers.SGD.learning_rate = 0.05", "d/keras.optimizers.SGD.learning_rate = 0.05"]
+
+    def train(name, frozen_bn, mirrored):
+        strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"]) if mirrored else None
+        trainer, _ = make_trainer(tmp_path, "mnist_gran3", GRAN_MNIST + sgd, name=name, strategy=strategy)
+        norms = [layer for layer in trainer.generator._flatten_layers()
+                 if isinstance(layer, keras.layers.BatchNormalization)]
+        assert norms and not any(layer.synchronized for layer in norms)
+        for layer in norms:
+            layer.trainable = not frozen_bn
+        before = weights(trainer)
+        metrics = trainer.train_steps(2)
+        assert all(np.isfinite(list(metrics.values())))
+        assert max(np.abs(a - b).max() for a, b in zip(before, weights(trainer))) > 1e-3  # training moved them
+        return metrics, weights(trainer)
+
+    single_metrics, single = train("single", True, False)
+    mirrored_metrics, mirrored = train("mirrored", True, True)
+    assert set(mirrored_metrics) == set(single_metrics)
+    for key in single_metrics:
+        np.testing.assert_allclose(mirrored_metrics[key], single_metrics[key], **float32_paths, err_msg=key)
+    for a, b in zip(single, mirrored, strict=True):
+        np.testing.assert_allclose(b, a, **float32_paths)
+    # Per-replica BN in training mode (GRAN as it trains): finite, but not the one-device numbers.
+    _, per_replica = train("per_replica_bn", False, True)
+    _, one_device = train("one_device_bn", False, False)
+    assert max(np.abs(a - b).max() for a, b in zip(per_replica, one_device)) > 1e-4
 
 
 def test_generator_and_dataset_shapes_must_agree(tmp_path):
