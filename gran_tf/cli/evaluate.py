@@ -86,8 +86,7 @@ def score_given_samples(n_samples):
     ctx = run_metrics.GivenSamples(load_samples(FLAGS.samples), run.data, seed=run.seed, n_samples=n_samples,
                                    split=split, data_dir=FLAGS.data_dir, **fid)
     values = run_metrics.evaluate(ctx, FLAGS.metrics)
-    record = {"samples": FLAGS.samples, "data_of": FLAGS.model_dir, "split": split,
-              **{f"eval/{k}": v for k, v in values.items()}, **ctx.record_facts()}
+    record = run_metrics.evaluation_record(ctx, values, samples=FLAGS.samples, data_of=FLAGS.model_dir, split=split)
     print(json.dumps(record, indent=2, sort_keys=True))
 
 
@@ -109,13 +108,10 @@ def main():
     ctx = run.context(n_samples, split, FLAGS.data_dir, **fid)
     values = run_metrics.evaluate(ctx, FLAGS.metrics)
     step = run.step
-    record = {"step": step, "checkpoint": run.checkpoint, "split": split,
-              **{f"eval/{k}": v for k, v in values.items()}, **ctx.record_facts()}
+    record = run_metrics.evaluation_record(ctx, values, step=step, checkpoint=run.checkpoint, split=split)
     run.run_dir.write_json(f"eval_{step}.json", merged(run.run_dir.read_json(f"eval_{step}.json") or {}, record))
-    run.run_dir.append_metrics(record)
     with tf.summary.create_file_writer(run.run_dir.path).as_default():
-        for k, v in values.items():
-            tf.summary.scalar(f"eval/{k}", v, step=step)
+        run_metrics.record_evaluation(record, run.run_dir)
     print(json.dumps(record, indent=2, sort_keys=True))
 
 

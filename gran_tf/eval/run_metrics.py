@@ -325,3 +325,21 @@ def evaluate(ctx, names):
     if inception:
         results.update(inception_metrics(ctx, inception))
     return results
+
+
+def evaluation_record(ctx, values, **fields):
+    """The record of an evaluation: ``fields`` (step, checkpoint, split, ...), each value as
+    ``eval/<name>``, and how the scores were made (``ctx.record_facts()``: networks, protocols)."""
+    return {**fields, **{f"eval/{k}": v for k, v in values.items()}, **ctx.record_facts()}
+
+
+def record_evaluation(record, run_dir=None):
+    """Records an ``evaluation_record`` (with its ``step``) as the trainer and gran-evaluate do:
+    with ``run_dir``, appended to metrics.jsonl; then its ``eval/<name>`` values as TensorBoard
+    scalars (the default summary writer). Returns the record."""
+    if run_dir is not None:
+        run_dir.append_metrics(record)
+    for key, value in record.items():
+        if key.startswith("eval/"):
+            tf.summary.scalar(key, value, step=record["step"])
+    return record

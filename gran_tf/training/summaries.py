@@ -120,8 +120,5 @@ def evaluate_and_record(generator, data, seed, metrics, step, n_samples=None, ru
     and (with ``run_dir``) a metrics.jsonl record naming the judging networks and protocols."""
     ctx = run_metrics.EvalContext(generator, data, seed=seed, n_samples=n_samples, fid_reference=fid_reference)
     values = run_metrics.evaluate(ctx, metrics)
-    for k, v in values.items():
-        tf.summary.scalar(f"eval/{k}", v, step=step)
-    if run_dir is not None:
-        run_dir.append_metrics({"step": step, **{f"eval/{k}": v for k, v in values.items()}, **ctx.record_facts()})
+    run_metrics.record_evaluation(run_metrics.evaluation_record(ctx, values, step=step), run_dir)
     return values

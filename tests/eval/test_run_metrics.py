@@ -47,6 +47,38 @@ def test_modes_metric_on_a_generator_that_outputs_a_mode_exactly():
     assert values["modes/n"] == 50
 
 
+def test_an_evaluation_is_recorded_in_metrics_jsonl_and_tensorboard(tmp_path):
+    """The one record of an evaluation that the trainer, the Evaluate callback and gran-evaluate
+    write: the given fields, ``eval/<name>`` values and the judging networks, as a metrics.jsonl
+    line and as TensorBoard scalars."""
+    import tensorflow as tf
+
+    from gran_tf.rundir import RunDir
+
+    ctx = run_metrics.EvalContext(None, DataRecord("ring", params=data_params("ring")))
+    ctx.networks["judge"] = {"name": "d", "sha256": "abc"}
+    values = {"modes/modes_covered": 7, "modes/hq_percent": 91.5}
+    run_dir = RunDir(str(tmp_path))
+    record = run_metrics.evaluation_record(ctx, values, step=12, checkpoint="final", split="test")
+    with tf.summary.create_file_writer(str(tmp_path)).as_default():
+        assert run_metrics.record_evaluation(record, run_dir) is record
+    expected = {"step": 12, "checkpoint": "final", "split": "test", "eval/modes/modes_covered": 7,
+                "eval/modes/hq_percent": 91.5, "networks": {"judge": {"name": "d", "sha256": "abc"}}}
+    assert record == expected and list(record)[:3] == ["step", "checkpoint", "split"]
+    assert run_dir.read_metrics() == [expected]
+    scalars = {}
+    for path in tmp_path.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                scalars[value.tag] = (event.step, float(tf.make_ndarray(value.tensor)))
+    assert scalars == {"eval/modes/modes_covered": (12, 7.0), "eval/modes/hq_percent": (12, 91.5)}
+    assert run_metrics.evaluation_record(ctx, values, samples="x.npy") == {
+        "samples": "x.npy", **{f"eval/{k}": v for k, v in values.items()}, "networks": ctx.networks}
+    with tf.summary.create_noop_writer().as_default():  # no run directory: nothing appended
+        run_metrics.record_evaluation({**record, "step": 13})
+    assert len(run_dir.read_metrics()) == 1
+
+
 def test_metrics_reject_the_wrong_data(mnist_ctx):
     with pytest.raises(ConfigError):
         run_metrics.evaluate(mnist_ctx, ["modes"])
