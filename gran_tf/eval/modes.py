@@ -37,16 +37,29 @@ def _points(x, name, dim=None):
     return x
 
 
-def assign_modes(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS):
-    """(nearest mode index int64 [N], is high quality bool [N]) of each sample."""
+def nearest_modes(samples, means):
+    """(index int64 [N] of the mode nearest each sample, its distance float64 [N])."""
     means = _points(means, "means")
     samples = _points(samples, "samples", means.shape[1])
-    if not std > 0:
-        raise GranError(f"std must be positive, got {std}")
     dist2 = ((samples[:, None, :] - means[None, :, :]) ** 2).sum(axis=-1)
     nearest = np.argmin(dist2, axis=1)
-    distance = np.sqrt(dist2[np.arange(len(samples)), nearest])
-    return nearest.astype(np.int64), distance <= hq_sigmas * std
+    return nearest.astype(np.int64), np.sqrt(dist2[np.arange(len(samples)), nearest])
+
+
+def assign_modes(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS):
+    """(nearest mode index int64 [N], is high quality bool [N]) of each sample."""
+    if not std > 0:
+        raise GranError(f"std must be positive, got {std}")
+    nearest, distance = nearest_modes(samples, means)
+    return nearest, distance <= hq_sigmas * std
+
+
+def mode_occupancy(samples, means):
+    """float64 [K]: the fraction of ``samples`` nearest each of the K modes ``means``, high quality
+    or not (where the generator puts its mass; summed to 1). The trainer records it at every
+    sample step (mode_occupancy.jsonl): the data of the mode-hopping plot."""
+    nearest, _ = nearest_modes(samples, means)
+    return np.bincount(nearest, minlength=len(np.asarray(means))) / len(nearest)
 
 
 def mode_histogram(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS):
@@ -55,11 +68,6 @@ def mode_histogram(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS):
     k = len(np.asarray(means))
     counts = np.bincount(nearest[hq], minlength=k)
     return np.append(counts, np.count_nonzero(~hq)).astype(np.int64)
-
-
-def mode_occupancy_over_time(snapshots, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS):
-    """int64 [T, K + 1]: ``mode_histogram`` of each sample set in ``snapshots`` (e.g. per step)."""
-    return np.stack([mode_histogram(s, means, std, hq_sigmas) for s in snapshots])
 
 
 def mode_coverage(samples, means, std, hq_sigmas=DEFAULT_HQ_SIGMAS, real_samples=None):

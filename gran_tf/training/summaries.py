@@ -10,7 +10,7 @@ import tensorflow as tf
 from gran_tf import random_streams, storage
 from gran_tf.data.synthetic import POINT_DATASETS
 from gran_tf.eval import plots, run_metrics
-from gran_tf.eval.modes import assign_modes
+from gran_tf.eval.modes import mode_occupancy
 
 _N_POINTS = 2500  # points drawn for scatter plots (the VEEGAN/PacGAN evaluation size)
 OCCUPANCY_FILE = "mode_occupancy.jsonl"
@@ -96,8 +96,7 @@ def write_samples(source, step):
 def record_mode_occupancy(source, step, fake, means):
     """Appends the fraction of samples nearest each mode at ``step`` to mode_occupancy.jsonl
     (the data of the mode-hopping plot)."""
-    nearest, _ = assign_modes(fake, means, source.data.mixture().std)
-    occupancy = np.bincount(nearest, minlength=len(means)) / len(nearest)
+    occupancy = mode_occupancy(fake, means)
     source.run_dir.append_record(OCCUPANCY_FILE, {"step": step, "occupancy": occupancy.tolist()})
 
 

@@ -68,14 +68,20 @@ def test_real_samples_give_js_and_raw_coordinate_fid():
     assert shifted["real_histogram"] == [25] * 8 + [0]
 
 
-def test_mode_occupancy_over_time_stacks_histograms():
+def test_mode_occupancy_is_the_fraction_nearest_each_mode_high_quality_or_not():
     rng = np.random.default_rng(2)
     means = ring_means()
-    snapshots = [on_modes(means, [0], 10, rng), on_modes(means, [1, 3], 5, rng)]
-    occupancy = modes.mode_occupancy_over_time(snapshots, means, STD)
-    assert occupancy.shape == (2, 9)
-    assert occupancy[0].tolist() == [10, 0, 0, 0, 0, 0, 0, 0, 0]
-    assert occupancy[1].tolist() == [0, 5, 0, 5, 0, 0, 0, 0, 0]
+    np.testing.assert_array_equal(modes.mode_occupancy(on_modes(means, [0], 10, rng), means), [1] + [0] * 7)
+    occupancy = modes.mode_occupancy(on_modes(means, [1, 3], 5, rng), means)
+    assert occupancy.dtype == np.float64 and occupancy.tolist() == [0, 0.5, 0, 0.5, 0, 0, 0, 0]
+    # Far off mode 2 (not high quality, never in mode_histogram's modes) still counts for mode 2.
+    far = np.concatenate([on_modes(means, [2], 3, rng), 1.5 * means[2:3]])
+    assert modes.mode_histogram(far, means, STD)[2] == 3
+    np.testing.assert_array_equal(modes.mode_occupancy(far, means), [0, 0, 1, 0, 0, 0, 0, 0])
+    nearest, distance = modes.nearest_modes(far, means)
+    assert nearest.tolist() == [2] * 4 and distance[-1] == pytest.approx(0.5 * np.linalg.norm(means[2]))
+    with pytest.raises(GranError):
+        modes.mode_occupancy(np.zeros((4, 3)), means)
 
 
 def test_three_d_cube_and_bad_shapes():

@@ -8,6 +8,7 @@ from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError
 from gran_tf.eval import run_metrics
+from gran_tf.eval.modes import mode_occupancy
 from gran_tf.training import summaries
 from gran_tf.training.trainer import Trainer
 
@@ -68,6 +69,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, weights):
     points = np.load(second.run_dir.join("samples", "points_00000006.npy"))
     assert points.shape == (2500, 2)
     np.testing.assert_array_equal(points, summaries.point_samples(second.samples)[0])
+    # ... and the occupancy recorded at that step is theirs (modes.mode_occupancy, one definition).
+    means = second.data.mixture().means
+    np.testing.assert_array_equal(occupancy[-1]["occupancy"], mode_occupancy(points, means))
 
 
 def test_a_run_dir_of_another_config_is_refused_untouched(tmp_path):
