@@ -17,6 +17,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from gran_tf.settings import number_setting
 from gran_tf.data import pipeline
 from gran_tf.errors import ConfigError, DataUnavailableError
 
@@ -40,10 +41,7 @@ def held_out_rows(n, test_fraction):
 
 
 def check_fraction(test_fraction, owner):
-    fraction = float(test_fraction)
-    if not 0.0 <= fraction < 1.0:
-        raise ConfigError(f"{owner}.test_fraction must be in [0, 1), got {test_fraction!r}")
-    return fraction
+    return number_setting(f"{owner}.test_fraction", test_fraction, minimum=0, below=1)
 
 
 def content_digest(array):

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from gran_tf.data import pipeline
 from gran_tf.errors import ConfigError
+from gran_tf.settings import check_settings, integer, number
 
 POINT_DATASETS = ("ring", "grid", "cube")
 # A point dataset is infinite; with repeat=False it yields one nominal epoch of this many points.
@@ -58,9 +59,14 @@ def _centred_lattice(n, spacing, dim):
     return np.array(list(itertools.product(axis, repeat=dim)), np.float32)
 
 
+def check_lattice_settings(owner, n, spacing, std):
+    check_settings(owner, n=(integer(1), n), spacing=(number(above=0), spacing), std=(number(above=0), std))
+
+
 @gin.configurable
 def ring(n_modes=8, radius=2.0, std=0.02):
     """Modes at angles 2*pi*k/n_modes, k < n_modes, on a circle of the given radius."""
+    check_settings("ring", n_modes=(integer(1), n_modes), radius=(number(above=0), radius), std=(number(above=0), std))
     angles = 2.0 * np.pi * np.arange(n_modes) / n_modes
     means = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return Mixture(means.astype(np.float32), float(std))
@@ -69,12 +75,14 @@ def ring(n_modes=8, radius=2.0, std=0.02):
 @gin.configurable
 def grid(n=5, spacing=2.0, std=0.05):
     """n x n centred lattice; defaults give means (-4 + 2i, -4 + 2j), mode index n*i + j."""
+    check_lattice_settings("grid", n, spacing, std)
     return Mixture(_centred_lattice(n, spacing, 2), float(std))
 
 
 @gin.configurable
 def cube(n=3, spacing=1.0, std=0.1):
     """n x n x n centred lattice in 3-D; defaults give 27 modes, mode index n^2 i + n j + k."""
+    check_lattice_settings("cube", n, spacing, std)
     return Mixture(_centred_lattice(n, spacing, 3), float(std))
 
 

@@ -13,6 +13,7 @@ from keras import layers
 from gran_tf.errors import ConfigError
 from gran_tf.models.registry import configurable_model
 from gran_tf.models.spectral_norm import SpectralNorm
+from gran_tf.settings import check_settings, flag, integer, number, widths
 
 
 def batch_norm(name=None, synchronized=True):
@@ -149,6 +150,15 @@ class TiedConv2D(layers.Layer):
 OUTPUT_ACTIVATIONS = {"sigmoid": keras.activations.sigmoid, "tanh": keras.activations.tanh, "linear": None}
 
 
+def keras_activation(setting, name):
+    """A Keras activation's name (``keras.activations.get`` knows it)."""
+    try:
+        keras.activations.get(name)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{setting} must name a Keras activation, got {name!r}") from None
+    return name
+
+
 def activation_fn(name):
     if name not in OUTPUT_ACTIVATIONS:
         raise ConfigError(f"unknown output activation {name!r}; expected one of {sorted(OUTPUT_ACTIVATIONS)}")
@@ -162,6 +172,8 @@ class DCGANGenerator(keras.Model):
     def __init__(self, image_shape=(28, 28, 1), kernels=(80, 40, 1), z_dim=60, filter_size=5,
                  out_activation="sigmoid", name="generator", **kw):
         super().__init__(name=name, **kw)
+        check_settings("DCGANGenerator", kernels=(widths, kernels), z_dim=(integer(1), z_dim),
+                       filter_size=(integer(1), filter_size))
         self.image_shape, self.kernels, self.z_dim = tuple(image_shape), tuple(kernels), int(z_dim)
         self.filter_size, self.out_activation = filter_size, out_activation
         self.act = activation_fn(out_activation)
@@ -199,6 +211,10 @@ class DCGANDiscriminator(keras.Model):
                  hidden_activation="tanh", use_bn=True, leak=0.2, spectral_norm=False, name="discriminator",
                  **kw):
         super().__init__(name=name, **kw)
+        check_settings("DCGANDiscriminator", kernels=(widths, kernels), filter_size=(integer(1), filter_size),
+                       hidden=(integer(0), hidden), hidden_activation=(keras_activation, hidden_activation),
+                       use_bn=(flag, use_bn), leak=(number(minimum=0, below=1), leak),
+                       spectral_norm=(flag, spectral_norm))
         self.image_shape, self.kernels = tuple(image_shape), tuple(kernels)
         self.filter_size, self.hidden, self.hidden_activation = filter_size, hidden, hidden_activation
         self.use_bn, self.leak, self.spectral_norm = use_bn, leak, bool(spectral_norm)

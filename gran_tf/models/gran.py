@@ -16,6 +16,7 @@ from keras import layers
 from gran_tf.errors import ConfigError
 from gran_tf.models.registry import configurable_model
 from gran_tf.models.dcgan import Decoder, Encoder
+from gran_tf.settings import check_settings, flag, integer, optional, widths
 
 Z_MODES = ("shared", "per_step")
 
@@ -54,8 +55,9 @@ class GRANGenerator(keras.Model):
         super().__init__(name=name, **kw)
         if z_mode not in Z_MODES:
             raise ConfigError(f"unknown z_mode {z_mode!r}; expected one of {Z_MODES}")
-        if int(steps) < 1:
-            raise ConfigError(f"GRAN needs steps >= 1, got {steps}")
+        check_settings("GRANGenerator", kernels=(widths, kernels), z_dim=(integer(1), z_dim), steps=(integer(1), steps),
+                       hz_dim=(optional(integer(1)), hz_dim), hc_dim=(optional(integer(1)), hc_dim),
+                       filter_size=(integer(1), filter_size), tied_weights=(flag, tied_weights))
         self.image_shape, self.kernels = tuple(image_shape), tuple(kernels)
         self.z_dim, self.steps, self.z_mode = int(z_dim), int(steps), z_mode
         self.hz_dim = int(hz_dim or z_dim)

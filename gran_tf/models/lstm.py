@@ -10,7 +10,7 @@ from keras import layers
 from gran_tf.errors import ConfigError
 from gran_tf.models.dcgan import activation_fn, build_by_calling
 from gran_tf.models.registry import configurable_model
-
+from gran_tf.settings import check_settings, integer
 
 class ColumnCell(layers.Layer):
     """One drawing step: (h, c) ← LSTM(x_{t-1}, (h, c)); x_t = act(W_out h + b_out).
@@ -42,7 +42,6 @@ class ColumnCell(layers.Layer):
             column = self.act(column)
         return column, [h, c, column]
 
-
 @configurable_model
 class LSTMGenerator(keras.Model):
     """x = the W columns an LSTM emits from z (Unrolled GAN paper's MNIST RNN generator).
@@ -59,9 +58,11 @@ class LSTMGenerator(keras.Model):
     def __init__(self, image_shape=(28, 28, 1), z_dim=256, units=256, out_activation="tanh",
                  name="generator", **kw):
         super().__init__(name=name, **kw)
+        check_settings("LSTMGenerator", z_dim=(integer(1), z_dim), units=(integer(1), units))
+        if len(image_shape) != 3 or min(image_shape) < 1:
+            raise ConfigError(f"LSTMGenerator needs image_shape (height, width, channels), got {image_shape}")
         self.image_shape, self.z_dim, self.units = tuple(image_shape), int(z_dim), int(units)
         self.out_activation = out_activation
-        check_arguments(self.image_shape, self.z_dim, self.units)
         height, _, channels = self.image_shape
         self.initial_state = layers.Dense(self.units, activation="relu", name="initial_state")
         self.columns = layers.RNN(ColumnCell(self.units, height * channels, out_activation, name="cell"),
@@ -89,9 +90,3 @@ class LSTMGenerator(keras.Model):
         return dict(image_shape=self.image_shape, z_dim=self.z_dim, units=self.units,
                     out_activation=self.out_activation, name=self.name)
 
-
-def check_arguments(image_shape, z_dim, units):
-    if len(image_shape) != 3 or min(image_shape) < 1:
-        raise ConfigError(f"LSTMGenerator needs image_shape (height, width, channels), got {image_shape}")
-    if z_dim < 1 or units < 1:
-        raise ConfigError(f"LSTMGenerator needs z_dim and units >= 1, got z_dim={z_dim}, units={units}")

@@ -4,6 +4,7 @@ from keras import layers
 
 from gran_tf.errors import ConfigError
 from gran_tf.models.registry import configurable_model
+from gran_tf.settings import check_settings, flag, integer, number, one_of, widths
 
 ACTIVATIONS = ("relu", "tanh", "leaky_relu", "elu")
 
@@ -29,6 +30,13 @@ def dense_initializers(name, gain, fan_in):
         bound = 1.0 / fan_in ** 0.5
         return keras.initializers.RandomUniform(-bound, bound), keras.initializers.RandomUniform(-bound, bound)
     raise ConfigError(f"unknown initializer {name!r}; expected one of {INITIALIZERS}")
+
+
+def check_mlp_settings(owner, hidden, activation, init, gain, negative_slope, **more):
+    """The settings an MLP generator and discriminator share, and ``more`` of its own."""
+    check_settings(owner, hidden=(widths, hidden), activation=(one_of(*ACTIVATIONS), activation),
+                   init=(one_of(*INITIALIZERS), init), gain=(number(above=0), gain),
+                   negative_slope=(number(minimum=0), negative_slope), **more)
 
 
 def output_dtype():
@@ -62,6 +70,7 @@ class MLPGenerator(keras.Model):
     def __init__(self, image_shape=(2,), z_dim=256, hidden=(128, 128), activation="relu",
                  init="orthogonal", gain=0.8, negative_slope=0.2, name="generator", **kw):
         super().__init__(name=name, **kw)
+        check_mlp_settings("MLPGenerator", hidden, activation, init, gain, negative_slope, z_dim=(integer(1), z_dim))
         self.image_shape, self.z_dim, self.hidden = tuple(image_shape), int(z_dim), tuple(hidden)
         self.activation, self.init, self.gain, self.negative_slope = activation, init, gain, float(negative_slope)
         self.net = keras.Sequential(mlp_layers(self.z_dim, hidden, self.image_shape[-1], activation, init, gain,
@@ -94,6 +103,8 @@ class MLPDiscriminator(keras.Model):
     def __init__(self, image_shape=(2,), hidden=(128,), activation="relu", input_scale=1.0,
                  init="orthogonal", gain=0.8, feature_stats=False, negative_slope=0.2, name="discriminator", **kw):
         super().__init__(name=name, **kw)
+        check_mlp_settings("MLPDiscriminator", hidden, activation, init, gain, negative_slope,
+                           input_scale=(number(above=0), input_scale), feature_stats=(flag, feature_stats))
         self.image_shape, self.hidden, self.activation = tuple(image_shape), tuple(hidden), activation
         self.input_scale, self.init, self.gain = float(input_scale), init, gain
         self.feature_stats, self.negative_slope = bool(feature_stats), float(negative_slope)

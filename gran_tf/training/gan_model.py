@@ -22,9 +22,10 @@ import tensorflow as tf
 from gran_tf.errors import ConfigError
 from gran_tf.models.logits import as_logits
 from gran_tf.settings import integer_setting
-from gran_tf.training.losses import NonSaturating
+from gran_tf.training.losses import GANLoss, NonSaturating
+from gran_tf.training.optimizers import checked_optimizer
 from gran_tf.training.updaters.alternating import Alternating
-from gran_tf.training.updaters.base import GANState
+from gran_tf.training.updaters.base import GANState, Updater
 
 
 def latent_shape_of(generator, latent_shape=None):
@@ -110,6 +111,11 @@ class GANModel(keras.Model):
         self.generator, self.discriminator = generator, discriminator
         self.updater = Alternating() if updater is None else updater
         self.gan_loss = NonSaturating() if loss is None else loss
+        if not isinstance(self.updater, Updater):
+            raise ConfigError(f"the updater must be one of gran_tf's updaters (Alternating(), Unrolled(), ...), "
+                              f"got {updater!r}")
+        if not isinstance(self.gan_loss, GANLoss):
+            raise ConfigError(f"the loss must be one of gran_tf's losses (NonSaturating(), Hinge(), ...), got {loss!r}")
         self.seed = integer_setting("GANModel.seed", seed)
         self.z_shape = latent_shape_of(generator, latent_shape)
         if getattr(generator, "z_shape", None) is None:
@@ -124,7 +130,8 @@ class GANModel(keras.Model):
 
     def compile(self, g_optimizer="adam", d_optimizer="adam", steps_per_execution=1, jit_compile=False, **kwargs):
         """The two players' optimizers (instances or names) and Keras' execution settings."""
-        g_optimizer, d_optimizer = keras.optimizers.get(g_optimizer), keras.optimizers.get(d_optimizer)
+        g_optimizer, d_optimizer = checked_optimizer("g_optimizer", g_optimizer), checked_optimizer("d_optimizer",
+                                                                                                    d_optimizer)
         if g_optimizer is d_optimizer:
             raise ConfigError("the generator and the discriminator need optimizers of their own")
         scaled = [o for o in (g_optimizer, d_optimizer) if isinstance(o, keras.optimizers.LossScaleOptimizer)]

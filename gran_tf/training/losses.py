@@ -7,6 +7,8 @@ All sigmoid losses use D(x) = σ(logit).
 import gin
 import tensorflow as tf
 
+from gran_tf.settings import number_setting
+
 
 def softplus(x):
     return tf.nn.softplus(x)
@@ -90,7 +92,7 @@ class Wasserstein(GANLoss):
     name = "wasserstein"
 
     def __init__(self, gp_weight=10.0):
-        self.gp_weight = gp_weight
+        self.gp_weight = number_setting("Wasserstein.gp_weight", gp_weight, minimum=0)
 
     def d_loss(self, real_logits, fake_logits):
         return fake_logits - real_logits

@@ -30,7 +30,7 @@ from gran_tf.distribute import WorkerSum, make_strategy, worker_role
 from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
 from gran_tf.eval import reference, run_metrics
 from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, restore_networks
-from gran_tf.training import optimizers  # noqa: F401  (registers the optimizers with gin)
+from gran_tf.training.optimizers import checked_optimizer  # importing registers the optimizers with gin
 from gran_tf.training import summaries
 from gran_tf.training.preemption import stop_requests
 from gran_tf.training.losses import NonSaturating
@@ -41,11 +41,6 @@ from gran_tf.training.gan_model import GANModel, group_batches
 def integer_setting(name, value, minimum=None):
     """``Trainer.<name>`` as an int, or a ConfigError saying what is wrong with it."""
     return settings.integer_setting(f"Trainer.{name}", value, minimum)
-
-
-def instance(factory):
-    """An optimizer given as an instance, a name, or a class (gin: ``@keras.optimizers.Adam``)."""
-    return factory() if isinstance(factory, type) else factory
 
 
 def recover_checkpoint_state(ckpt_dir):
@@ -136,7 +131,7 @@ class Trainer:
                  precision="float32", fid_reference=None):
         self.run_dir, self._manager = RunDir(model_dir), None
         # Every setting is checked here, before the run directory is touched.
-        self.total_steps, self.seed = integer_setting("total_steps", total_steps, 1), integer_setting("seed", seed)
+        self.total_steps = integer_setting("total_steps", total_steps, 1)
         self.log_every = integer_setting("log_every", log_every, 1)
         self.sample_every = integer_setting("sample_every", sample_every, 1)
         self.checkpoint_every = integer_setting("checkpoint_every", checkpoint_every, 1)
@@ -147,11 +142,12 @@ class Trainer:
         if eval_samples is not None:
             eval_samples = integer_setting("eval_samples", eval_samples, 1)
         self.steps_per_loop = integer_setting("steps_per_loop", steps_per_loop, 1)
-        if precision not in PRECISIONS:
-            raise ConfigError(f"Trainer.precision must be one of {PRECISIONS}, got {precision!r}")
-        self.precision = precision
+        self.precision = settings.one_of(*PRECISIONS)("Trainer.precision", precision)
+        self.seed = integer_setting("seed", seed, 0)
+        if self.seed >= 2**32:
+            raise ConfigError(f"Trainer.seed must be < 2**32, got {seed!r}")
         self._check_intervals()
-        self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode)
+        self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode, self.eval_metrics)
         # FID of training-time evaluations against a statistics file (gran-fid-stats, TTUR), else
         # against the run's real images, whose statistics are cached per data, split and n.
         self.fid_reference = None if fid_reference is None else reference.FeatureStatistics.load(fid_reference)
@@ -202,8 +198,9 @@ class Trainer:
             self.gan = GANModel(build_model(generator, self.spec, self.dataset_name),
                                 build_model(discriminator, self.spec, self.dataset_name),
                                 updater=self.updater, loss=loss, seed=self.seed)
-            self.gan.compile(g_optimizer=with_precision(instance(g_optimizer), self.precision),
-                             d_optimizer=with_precision(instance(d_optimizer), self.precision),
+            g_optimizer, d_optimizer = (with_precision(checked_optimizer(f"Trainer.{name}", value), self.precision)
+                                        for name, value in (("g_optimizer", g_optimizer), ("d_optimizer", d_optimizer)))
+            self.gan.compile(g_optimizer=g_optimizer, d_optimizer=d_optimizer,
                              steps_per_execution=self.steps_per_loop, jit_compile=self.jit_compile)
             self.step = self.gan.step
             self.checkpoint = network_checkpoint(
@@ -488,9 +485,13 @@ class Trainer:
 class BestTracker:
     """Remembers the best value of one evaluation metric (``mode`` "max" or "min")."""
 
-    def __init__(self, metric, mode="max"):
+    def __init__(self, metric, mode="max", evaluated=()):
         if mode not in ("max", "min"):
             raise ConfigError(f"best_mode must be 'max' or 'min', got {mode!r}")
+        groups = {"inception" if m in run_metrics.INCEPTION_METRICS else m for m in evaluated}
+        if metric is not None and (not isinstance(metric, str) or metric.split("/")[0] not in groups):
+            raise ConfigError(f"Trainer.best_metric {metric!r} is none of the evaluated metrics' values "
+                              f"(<metric>/<value> of Trainer.eval_metrics {list(evaluated)})")
         self.metric, self.mode, self.value, self.step = metric, mode, None, None
 
     def improved(self, values, step):

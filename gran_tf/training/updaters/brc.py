@@ -21,6 +21,7 @@ import tensorflow as tf
 from absl import logging
 
 from gran_tf.errors import ConfigError
+from gran_tf.settings import check_settings, flag, integer, number, one_of, optional
 from gran_tf.training.updaters.base import Updater, d_step, draw_seed, global_mean, sample_z
 from gran_tf.training.updaters.functional import (
     INNER_OPTIMIZERS, AdamMoments, StatelessModel, cross_replica_sum, gradients, inner_product, num_replicas,
@@ -344,26 +345,22 @@ class BRC(Updater):
                  rank=None, diagnostics=True, proximal=None, products="reverse", look_ahead_steps=None,
                  look_ahead_optimizer="adam", look_ahead_moments="commit", epsilon=0.0, coefficient_clip=None,
                  denominator_floor=0.0):
-        if hessian not in HESSIANS:
-            raise ConfigError(f"unknown BRC hessian {hessian!r}; expected one of {HESSIANS}")
-        if int(inner_steps) < 1 or int(solver_iters) < 1:
-            raise ConfigError(f"BRC inner_steps and solver_iters must be >= 1, got {inner_steps}, {solver_iters}")
-        if float(damping) < 0 or float(neumann_lr) <= 0:
-            raise ConfigError(f"BRC needs damping >= 0 and neumann_lr > 0, got {damping}, {neumann_lr}")
+        check_settings(
+            "BRC", hessian=(one_of(*HESSIANS), hessian), inner_steps=(integer(1), inner_steps),
+            damping=(number(minimum=0), damping), solver_iters=(integer(1), solver_iters),
+            neumann_lr=(number(above=0), neumann_lr), rank=(optional(integer(1)), rank),
+            diagnostics=(flag, diagnostics),
+            products=(one_of(*PRODUCTS), products), look_ahead_steps=(optional(integer(0)), look_ahead_steps),
+            look_ahead_optimizer=(one_of(*INNER_OPTIMIZERS), look_ahead_optimizer),
+            look_ahead_moments=(one_of(*LOOK_AHEAD_MOMENTS), look_ahead_moments), epsilon=(number(minimum=0), epsilon),
+            denominator_floor=(number(minimum=0), denominator_floor),
+            coefficient_clip=(optional(number(above=0)), coefficient_clip))
         self.hessian, self.inner_steps, self.damping = hessian, int(inner_steps), float(damping)
         self.solver_iters, self.neumann_lr = int(solver_iters), float(neumann_lr)
-        if rank is not None and int(rank) < 1:
-            raise ConfigError(f"BRC rank must be >= 1 or None, got {rank}")
         self.rank = None if rank is None else int(rank)
-        if products not in PRODUCTS:
-            raise ConfigError(f"unknown BRC products {products!r}; expected one of {PRODUCTS}")
         self.products = products
         self.epsilon, self.denominator_floor = float(epsilon), float(denominator_floor)
         self.coefficient_clip = None if coefficient_clip is None else float(coefficient_clip)
-        if self.epsilon < 0 or self.denominator_floor < 0 or (self.coefficient_clip is not None
-                                                               and self.coefficient_clip <= 0):
-            raise ConfigError(f"BRC needs epsilon >= 0, denominator_floor >= 0 and coefficient_clip > 0 or None, "
-                              f"got {epsilon}, {denominator_floor}, {coefficient_clip}")
         if hessian != "outer_product" and (self.epsilon or self.denominator_floor or self.coefficient_clip):
             raise ConfigError("BRC epsilon, denominator_floor and coefficient_clip belong to the outer-product "
                               f"coefficient c; hessian {hessian!r} has none")
@@ -373,14 +370,9 @@ class BRC(Updater):
         if proximal is not None and not isinstance(proximal, Proximal):
             raise ConfigError(f"BRC.proximal must be a Proximal updater (e.g. @Proximal()), got {proximal!r}")
         self.proximal = proximal
-        if look_ahead_steps is not None and int(look_ahead_steps) < 0:
-            raise ConfigError(f"BRC look_ahead_steps must be >= 0 or None, got {look_ahead_steps}")
         self.look_ahead_steps = None if look_ahead_steps is None else int(look_ahead_steps)
         if self.look_ahead_steps is not None and proximal is not None:
             raise ConfigError("BRC takes either a look-ahead (look_ahead_steps) or a proximal follower, not both")
-        if look_ahead_optimizer not in INNER_OPTIMIZERS or look_ahead_moments not in LOOK_AHEAD_MOMENTS:
-            raise ConfigError(f"BRC look_ahead_optimizer must be one of {INNER_OPTIMIZERS} and look_ahead_moments "
-                              f"one of {LOOK_AHEAD_MOMENTS}, got {look_ahead_optimizer!r}, {look_ahead_moments!r}")
         self.look_ahead_optimizer, self.look_ahead_moments = look_ahead_optimizer, look_ahead_moments
         self._warned_zero_sum = False
 
@@ -482,6 +474,9 @@ def lwcl_brc(look_ahead_steps=10, inner_steps=1, epsilon=1e-10, coefficient_clip
     ``response=False`` drops the response term (c = 0) and keeps everything else: the look-ahead
     alone, the ablation's first-order unrolled arm.
     """
+    check_settings("lwcl_brc", response=(flag, response), epsilon=(number(minimum=0), epsilon),
+                   coefficient_clip=(optional(number(above=0)), coefficient_clip),
+                   denominator_floor=(number(minimum=0), denominator_floor))
     coefficient = dict(epsilon=epsilon, coefficient_clip=coefficient_clip, denominator_floor=denominator_floor)
     return BRC(hessian="outer_product" if response else "none", inner_steps=inner_steps, damping=0.0,
                diagnostics=diagnostics, look_ahead_steps=look_ahead_steps, look_ahead_optimizer=look_ahead_optimizer,

@@ -10,9 +10,9 @@ are formed; λ → ∞ gives back the standard update.
 import gin
 import tensorflow as tf
 
-from gran_tf.errors import ConfigError
+from gran_tf.settings import check_settings, integer, number, one_of
 from gran_tf.training.updaters.base import LookAheadUpdater, global_mean
-from gran_tf.training.updaters.functional import StatelessModel
+from gran_tf.training.updaters.functional import INNER_OPTIMIZERS, StatelessModel
 from gran_tf.training.updaters.unrolled import look_ahead
 
 
@@ -25,10 +25,8 @@ class Proximal(LookAheadUpdater):
     """
 
     def __init__(self, steps=5, prox_weight=1.0, inner_optimizer="sgd"):
-        if int(steps) < 1:
-            raise ConfigError(f"Proximal.steps must be >= 1, got {steps}")
-        if float(prox_weight) < 0:
-            raise ConfigError(f"Proximal.prox_weight must be >= 0, got {prox_weight}")
+        check_settings("Proximal", steps=(integer(1), steps), prox_weight=(number(minimum=0), prox_weight),
+                       inner_optimizer=(one_of(*INNER_OPTIMIZERS), inner_optimizer))
         self.steps, self.prox_weight, self.inner_optimizer = int(steps), float(prox_weight), inner_optimizer
 
     def response(self, state, real, fake, step, stream):

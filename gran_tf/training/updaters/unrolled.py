@@ -5,10 +5,11 @@ import dataclasses
 import gin
 import tensorflow as tf
 
-from gran_tf.errors import ConfigError
+from gran_tf.settings import check_settings, flag, integer, one_of
 from gran_tf.training.updaters.base import LookAheadUpdater, d_objective, global_mean
 from gran_tf.training.updaters.functional import (
-    StatelessModel, cross_replica_sum, current_values, functional_optimizer, loss_scale, unscaled_gradients)
+    INNER_OPTIMIZERS, StatelessModel, cross_replica_sum, current_values, functional_optimizer, loss_scale,
+    unscaled_gradients)
 
 
 OBJECTIVES = ("value", "generator")
@@ -37,10 +38,10 @@ class Unrolled(LookAheadUpdater):
 
     def __init__(self, steps=5, second_order=True, inner_optimizer="adam", objective="value", simultaneous=True,
                  remat=False):
-        if int(steps) < 0:
-            raise ConfigError(f"Unrolled.steps must be >= 0, got {steps}")
-        if objective not in OBJECTIVES:
-            raise ConfigError(f"Unrolled.objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        check_settings("Unrolled", steps=(integer(0), steps), second_order=(flag, second_order),
+                       inner_optimizer=(one_of(*INNER_OPTIMIZERS), inner_optimizer),
+                       objective=(one_of(*OBJECTIVES), objective), simultaneous=(flag, simultaneous),
+                       remat=(flag, remat))
         self.steps, self.second_order, self.inner_optimizer = int(steps), bool(second_order), inner_optimizer
         self.objective, self.simultaneous, self.remat = objective, bool(simultaneous), bool(remat)
 
