@@ -1,8 +1,10 @@
 """What the trainer shows in TensorBoard and in ``samples/``: image grids, GRAN canvases,
-scatter plots of point samples over the data."""
+scatter plots of point samples over the data, the run's settings as HParams."""
+import ast
 import dataclasses
 import math
 import os
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -121,3 +123,35 @@ def evaluate_and_record(generator, data, seed, metrics, step, n_samples=None, ru
     values = run_metrics.evaluate(ctx, metrics)
     run_metrics.record_evaluation(run_metrics.evaluation_record(ctx, values, step=step), run_dir)
     return values
+
+
+GIN_BINDING = re.compile(r"^([\w./]+)\s*=\s*(.*)$", re.S)
+
+
+def gin_bindings(config_str):
+    """{binding: value} of a gin config string (``gin.config_str()``): numbers, booleans and
+    strings as themselves, anything else (tuples, references, None) as its gin text."""
+    statements, values = [], {}
+    for line in config_str.splitlines():
+        if line[:1].isspace() and statements:
+            statements[-1] = statements[-1].rstrip("\\ ") + " " + line.strip()  # a value gin wrapped
+        elif line.strip() and not line.lstrip().startswith(("#", "import ", "include ")):
+            statements.append(line.strip())
+    for statement in statements:
+        match = GIN_BINDING.match(statement)
+        if not match:
+            continue
+        try:
+            value = ast.literal_eval(match[2])
+        except (ValueError, SyntaxError):
+            value = None
+        values[match[1]] = value if isinstance(value, (bool, int, float, str)) else " ".join(match[2].split())
+    return values
+
+
+def write_hparams(config_str, trial_id):
+    """The run's gin bindings as TensorBoard HParams, so that ``tensorboard --logdir <sweep>``
+    compares runs by any setting (K, seeds, losses) in its HParams dashboard."""
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    hparams_api.hparams(gin_bindings(config_str), trial_id=trial_id)

@@ -344,6 +344,8 @@ class Trainer:
         self._manager = manager
         step = start
         with writer.as_default(), stop_requests() as stop, contextlib.closing(progress):
+            if writes and start == 0:
+                summaries.write_hparams(config_str, trial_id=self.run_dir.path)
             hooks = self._hooks(progress, best_manager)
             while step < self.total_steps:  # loops of steps_per_loop steps; I/O at their ends
                 chunk = min(self.steps_per_loop, self.total_steps - step)

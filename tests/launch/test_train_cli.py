@@ -30,7 +30,24 @@ def test_ring_run_writes_a_complete_run_directory(tmp_path):
     (start,) = json.loads((run / "versions.json").read_text())["starts"]
     assert start["step"] == 0 and start["versions"]["tensorflow"]
     assert (run / "samples" / "final.png").stat().st_size > 0
-    assert any(name.startswith("events.out.tfevents") for name in os.listdir(run))
+    hparams = logged_hparams(run)  # every binding, as TensorBoard's HParams dashboard shows it
+    assert hparams["Trainer.total_steps"] == 4 and hparams["Trainer.dataset"] == "ring"
+    assert hparams["MLPGenerator.hidden"] == "(8,)" and hparams["Trainer.updater"] == "@Alternating()"
+
+
+def logged_hparams(run):
+    """{name: value} of the HParams a run directory's event file holds."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    for path in run.glob("events.out.tfevents*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == "_hparams_/session_start_info":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    return {name: getattr(v, v.WhichOneof("kind"))
+                            for name, v in data.session_start_info.hparams.items()}
+    return {}
 
 
 def demo_coverage(stdout):
@@ -41,7 +58,8 @@ def demo_coverage(stdout):
 
 def test_the_embedded_default_trains_a_gan_and_an_unrolled_gan_side_by_side(tmp_path):
     shrink = TINY[1:] + ["--gin_param=Trainer.steps_per_loop = 2", "--gin_param=Trainer.sample_every = 2",
-                         "--gin_param=Trainer.checkpoint_every = 4"]
+                         "--gin_param=Trainer.checkpoint_every = 4", "--gin_param=Trainer.eval_every = 2",
+                         "--gin_param=Trainer.eval_samples = 200"]
     result = train(f"--model_dir={tmp_path}", *shrink)
     assert result.returncode == 0, result.stderr
     for name, steps in (("ring_demo_gan", 0), ("ring_demo_unrolled10", 10)):
@@ -49,6 +67,9 @@ def test_the_embedded_default_trains_a_gan_and_an_unrolled_gan_side_by_side(tmp_
         assert "Trainer.dataset = 'ring'" in config_text and f"Unrolled.steps = {steps}" in config_text
         assert sorted(os.listdir(tmp_path / name / "samples"))[:2] == ["final.png", "mode_occupancy.png"]
         assert (tmp_path / name / "samples" / "points_00000004.npy").is_file()
+        records = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        # its mode coverage over training, for TensorBoard's two curves
+        assert [r["step"] for r in records if "eval/modes/modes_covered" in r] == [2, 4]
     assert set(demo_coverage(result.stdout)) == {"GAN (K = 0)", "Unrolled GAN (K = 10)"}
     assert (tmp_path / "figure1.png").stat().st_size > 0
 
@@ -69,8 +90,8 @@ def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(tmp_path, asse
     assert_one_line_error(train(f"--model_dir={run}", "--gin_file=missing.gin"), "missing.gin")
     assert_one_line_error(train(f"--model_dir={run}", "--gin_param=Trainer.loss = @Nope()"), "Nope")
     # A bad data recipe is refused at set-up, not after training (issue #30).
-    assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=ring.std = -1.0"), "std must be positive")
-    assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=ring.n_modes = 0"), "finite means")
+    assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=ring.std = -1.0"), "ring.std must be > 0")
+    assert_one_line_error(train(f"--model_dir={run}", *TINY, "--gin_param=ring.n_modes = 0"), "ring.n_modes must be >= 1")
     assert not run.exists()
 
 
