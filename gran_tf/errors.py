@@ -31,3 +31,9 @@ class TrainingInterrupted(GranError):
     def __init__(self, message, exit_code):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class WorkerLost(GranError):
+    """A worker of a multi-worker run died or became unreachable: the others stop (their
+    collectives abort). Restarting every worker with the same command resumes from the chief's
+    last checkpoint."""

@@ -14,6 +14,7 @@ import dataclasses
 import errno
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -27,7 +28,7 @@ import tqdm
 from gran_tf import data as gdata
 from gran_tf import run_record, settings, storage
 from gran_tf.distribute import WorkerSum, make_strategy, worker_role
-from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted
+from gran_tf.errors import ConfigError, RunDirError, TrainingDivergedError, TrainingInterrupted, WorkerLost
 from gran_tf.eval import reference, run_metrics
 from gran_tf.rundir import RunDir, checkpoint_number, checkpoint_steps, network_checkpoint, restore_networks
 from gran_tf.training.optimizers import checked_optimizer  # importing registers the optimizers with gin
@@ -41,6 +42,13 @@ from gran_tf.training.gan_model import GANModel, group_batches
 def integer_setting(name, value, minimum=None):
     """``Trainer.<name>`` as an int, or a ConfigError saying what is wrong with it."""
     return settings.integer_setting(f"Trainer.{name}", value, minimum)
+
+
+def lost_worker(error, own_task):
+    """The peer a collective's error names ("/job:worker/replica:0/task:1"), or "a worker"."""
+    named = {m for m in re.findall(r"/job:[\w-]+/replica:\d+/task:\d+", str(error))
+             if not m.endswith(f"/task:{own_task}")}
+    return ", ".join(sorted(named)) if named else "a worker"
 
 
 def recover_checkpoint_state(ckpt_dir):
@@ -328,6 +336,13 @@ class Trainer:
             reason = err.strerror if isinstance(err, OSError) else "No space left on device"
             raise RunDirError(f"cannot write to {self.run_dir.path} ({reason}); {self._last_checkpoint_note()}; "
                               f"rerun the same command to resume once there is room") from None
+        except (tf.errors.UnavailableError, tf.errors.AbortedError) as err:
+            if not self.role.several:
+                raise
+            note = self._last_checkpoint_note() if self.role.writes else "the chief's last checkpoint is intact"
+            raise WorkerLost(f"lost {lost_worker(err, self.role.task_id)} of this {self.role.num_workers}-worker run "
+                             f"at step {int(self.step.numpy())}; {note}: restart every worker with the same command "
+                             f"to resume") from None
         finally:
             self.run_dir.unlock()
 
