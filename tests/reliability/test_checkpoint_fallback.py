@@ -48,6 +48,9 @@ def test_no_readable_checkpoint_stops_instead_of_starting_over(tmp_path, train_r
     train_ring(run, 6)
     for step in (3, 6):
         corrupt(str(run / "ckpt" / f"ckpt-{step}"), "truncated index")
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name != ".lock"}
     with pytest.raises(RunDirError, match="no checkpoint in .* is readable"):
         train_ring(run, 8)
     assert (run / "ckpt" / "ckpt-3.index").exists()
+    # refused before any write: config.gin still says 6 steps, the history is as it was
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file() and p.name != ".lock"} == before
