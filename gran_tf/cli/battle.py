@@ -16,8 +16,10 @@ from absl import flags
 from gran_tf import storage
 from gran_tf.cli.common import DATA_FLAG_HELP, absl_entry, positive
 from gran_tf.errors import ConfigError
-from gran_tf.eval import gam
+from gran_tf.eval import gam, gam_markdown
+from gran_tf.eval.degradation import degraded
 from gran_tf.eval.loading import load_runs
+from gran_tf.eval.sample_files import load_samples
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_a", None, "run directory of M1")
@@ -71,7 +73,7 @@ def degradation_battles(run, spec):
     x_train, x_test = real_images(run, "train", n), real_images(run, "test", n)
     rows = []
     for strength in strengths:
-        worse = gam.degraded(clean, kind, strength, value_range=ctx.value_range, seed=1)
+        worse = degraded(clean, kind, strength, value_range=ctx.value_range, seed=1)
         result = gam.battle(run.d_probability, clean, run.d_probability, worse, x_train, x_test,
                             tolerance=FLAGS.tolerance, names=(label(run), f"{kind} {strength:g}"))
         rows.append({"strength": strength, **result.to_dict()})
@@ -96,9 +98,9 @@ def main():
         runs = load_runs(FLAGS.models, FLAGS.checkpoint, same_data=True, data=FLAGS.data)
         results = {(a.name, b.name): play(a, b, FLAGS.n_samples) for a, b in itertools.combinations(runs, 2)}
         for result in results.values():
-            print(result.to_markdown(), end="\n\n")
+            print(gam_markdown.battle_table(result), end="\n\n")
         table = gam.league(results)
-        print(table.to_markdown())
+        print(gam_markdown.league_table(table))
         print("wrote", write_json(FLAGS.out_dir or runs[0].run_dir.path, "league.json", table.to_dict()))
         return
     if not FLAGS.model_a:
@@ -114,15 +116,15 @@ def main():
         run_a, run_b = load_runs([FLAGS.model_a, FLAGS.model_b], checkpoints, same_data=True, data=FLAGS.data)
     out_dir = FLAGS.out_dir or run_a.run_dir.path
     if FLAGS.samples_npz:
-        samples = gam.load_samples_npz(FLAGS.samples_npz, image_shape=run_a.generator.output_shape[1:],
-                                       value_range=run_a.context().value_range)
+        samples = load_samples(FLAGS.samples_npz, image_shape=run_a.data.spec.shape, value_range=run_a.data.value_range,
+                               dtype="float32", flag="--samples_npz")
         error = gam.error_on_external_samples(run_a.d_probability, samples)
         record = {"model": run_a.name, "samples": FLAGS.samples_npz, "n": len(samples), "error_rate": error}
         print(json.dumps(record, indent=2))
         write_json(out_dir, "external_samples.json", record)
         return
     result = play(run_a, run_b, FLAGS.n_samples)
-    print(result.to_markdown())
+    print(gam_markdown.battle_table(result))
     name = f"battle_{file_label(result.names[0])}_vs_{file_label(result.names[1])}.json"
     print("wrote", write_json(out_dir, name, result.to_dict()))
 

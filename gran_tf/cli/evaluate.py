@@ -15,9 +15,9 @@ whole train split) or ``studiogan`` (10k against the whole test split); ``--n_sa
 (default 10k) against as many real images of --split. ``--fid_reference`` scores against a
 statistics file (gran-fid-stats, TTUR, pytorch-fid) instead of the run's real images.
 
-``--samples`` (a .npy array, or a .npz with an array ``samples``, e.g. from ``gran-sample``) scores
-samples made elsewhere, another implementation's say, against the run's data with the same
-evaluator: the JSON is printed and the run directory is left untouched.
+``--samples`` (a .npy array, or a .npz's array ``samples`` or only array, e.g. from
+``gran-sample``) scores samples made elsewhere, another implementation's say, against the run's
+data with the same evaluator: the JSON is printed and the run directory is left untouched.
 
 Writes ``eval_<step>.json`` (results of several evaluations of one step are merged; the step is
 the evaluated weights' own; ``networks`` names the classifier / feature network that judged, with
@@ -26,18 +26,16 @@ Records also say how FID-type scores were made (``protocols``: n_real, n_fake, s
 reference's sha256). Metrics: modes (point data), stacked_modes, colored_js, mnist_score, pairwise,
 fid, kid, prdc, is.
 """
-import io
 import json
 
-import numpy as np
 import tensorflow as tf
 from absl import flags
 
-from gran_tf import run_record, storage
+from gran_tf import run_record
 from gran_tf.cli.common import DATA_FLAG_HELP, absl_entry, positive
-from gran_tf.errors import ConfigError
 from gran_tf.eval import reference, run_metrics
 from gran_tf.eval.loading import load_run
+from gran_tf.eval.sample_files import load_samples
 from gran_tf.rundir import RunDir
 
 FLAGS = flags.FLAGS
@@ -53,23 +51,8 @@ flags.DEFINE_bool("allow_repeats", False, "let FID's real images repeat when the
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets directory for tfds image sets")
 flags.DEFINE_string("checkpoint", "final", "weights to evaluate: final (export/), best (ckpt_best/) or a step")
 flags.DEFINE_string("data", None, DATA_FLAG_HELP)
-flags.DEFINE_string("samples", None, "score these samples (.npy, or .npz with 'samples') against the run's data "
-                                     "instead of the run's generator; writes nothing")
-
-
-def load_samples(path):
-    """The array in a .npy file, or the ``samples`` array of a .npz file."""
-    if not storage.exists(path):
-        raise ConfigError(f"--samples: {path} does not exist")
-    try:
-        loaded = np.load(io.BytesIO(storage.read_bytes(path)), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:  # not NumPy's format, or cut short
-        raise ConfigError(f"--samples: {path} is not a readable .npy/.npz file ({e})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        if "samples" not in loaded.files:
-            raise ConfigError(f"--samples: {path} has no array 'samples' (it has {', '.join(loaded.files)})")
-        return loaded["samples"]
-    return loaded
+flags.DEFINE_string("samples", None, "score these samples (.npy, or .npz: 'samples' or its only array) against "
+                                     "the run's data instead of the run's generator; writes nothing")
 
 
 def fid_settings(n_samples):
@@ -83,8 +66,9 @@ def fid_settings(n_samples):
 def score_given_samples(n_samples):
     run = run_record.read(RunDir(FLAGS.model_dir))
     split, fid = fid_settings(n_samples)
-    ctx = run_metrics.GivenSamples(load_samples(FLAGS.samples), run.data, seed=run.seed, n_samples=n_samples,
-                                   split=split, data_dir=FLAGS.data_dir, **fid)
+    samples = load_samples(FLAGS.samples, flag="--samples")
+    ctx = run_metrics.GivenSamples(samples, run.data, seed=run.seed, n_samples=n_samples, split=split,
+                                   data_dir=FLAGS.data_dir, **fid)
     values = run_metrics.evaluate(ctx, FLAGS.metrics)
     record = run_metrics.evaluation_record(ctx, values, samples=FLAGS.samples, data_of=FLAGS.model_dir, split=split)
     print(json.dumps(record, indent=2, sort_keys=True))

@@ -23,10 +23,12 @@ follows. r_test undefined: both discriminators make no test errors, so they gene
 (r_test ≈ 1 holds); r_test infinite: one is perfect on the test set and the other is not (it
 fails). r_sample infinite: G1 never fools D2 while G2 fools D1, i.e. r_sample > 1 (M2 wins);
 r_sample undefined: neither generator ever fools the other discriminator (tie).
+
+The battle's mathematics only: ``gam_markdown`` prints results as tables, ``degradation`` makes
+the known-answer battles' worse samples, ``sample_files`` reads samples saved elsewhere.
 """
 import dataclasses
 import json
-import os
 
 import numpy as np
 
@@ -194,33 +196,8 @@ class BattleResult:
         kwargs["r_sample"] = ErrorRatio(**d["r_sample"])
         return cls(**kwargs)
 
-    def to_markdown(self):
-        """Paper Figure 6's table of error rates, then the two ratios and the winner."""
-        a, b = self.names
-        e = self.errors
-        return "\n".join([
-            f"| discriminator | {a} (G1 samples · its data) | {b} (G2 samples · its data) |",
-            "|---|---|---|",
-            f"| D1 ({a}) | D1(G1(z)) {e['d1_g1']:.4f} · D1(x_train) {e['d1_train']:.4f} "
-            f"| D1(G2(z)) {e['d1_g2']:.4f} · D1(x_test) {e['d1_test']:.4f} |",
-            f"| D2 ({b}) | D2(G1(z)) {e['d2_g1']:.4f} · D2(x_test) {e['d2_test']:.4f} "
-            f"| D2(G2(z)) {e['d2_g2']:.4f} · D2(x_train) {e['d2_train']:.4f} |",
-            "",
-            f"Error rates (threshold {THRESHOLD}). r_test = {self.r_test}{self._interval('r_test')}, "
-            f"r_sample = {self.r_sample}{self._interval('r_sample')}, tolerance {self.tolerance}: "
-            f"winner **{self.winner_name or 'tie'}** ({self.reason}).",
-            *([f"By the intervals: winner **{self.name_of(self.interval_winner) or 'tie'}** ({self.interval_reason})."]
-              if self.interval_winner else []),
-        ])
-
     def name_of(self, winner):
         return {M1: self.names[0], M2: self.names[1]}.get(winner)
-
-    def _interval(self, key):
-        if not self.intervals or self.intervals.get(key) is None:
-            return ""
-        lo, hi = self.intervals[key]
-        return f" ({100 * self.intervals['confidence']:g}% bootstrap interval {lo:.3f}-{hi:.3f})"
 
 
 def battle(d1, g1_samples, d2, g2_samples, x_train, x_test,
@@ -264,13 +241,6 @@ class League:
     def to_json(self, indent=2):
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
 
-    def to_markdown(self):
-        lines = ["| rank | model | played | wins | ties | losses | score |", "|---|---|---|---|---|---|---|"]
-        for rank, r in enumerate(self.rows, 1):
-            lines.append(f"| {rank} | {r['name']} | {r['played']} | {r['wins']} | {r['ties']} "
-                         f"| {r['losses']} | {r['score']:g} |")
-        return "\n".join(lines)
-
 
 def league(results):
     """League table from ``{(name_a, name_b): BattleResult}`` (name_a played M1, name_b M2)."""
@@ -297,63 +267,6 @@ def league(results):
     return League(rows, matches)
 
 
-DEGRADATIONS = ("noise", "blur")
-
-
-def degraded(images, kind, strength, value_range=(0.0, 1.0), seed=0):
-    """``images`` [N, H, W, C] made worse by a known amount, for battles whose winner is known:
-    "noise" adds N(0, strength²) pixel noise, "blur" a Gaussian blur of ``strength`` pixels
-    (sd, per channel); the result is clipped to ``value_range`` (None: points, unbounded).
-    Strength 0 returns the images."""
-    from scipy import ndimage
-
-    if kind not in DEGRADATIONS:
-        raise GranError(f"unknown degradation {kind!r}; expected one of {DEGRADATIONS}")
-    if strength < 0:
-        raise GranError(f"degradation strength must be >= 0, got {strength}")
-    images = np.asarray(images, np.float64)
-    if strength == 0:
-        return images
-    if kind == "noise":
-        out = images + np.random.default_rng(seed).normal(0.0, strength, images.shape)
-    elif images.ndim != 4:
-        raise GranError(f"blur needs images [N, H, W, C], got shape {images.shape}")
-    else:
-        out = ndimage.gaussian_filter(images, sigma=(0, strength, strength, 0), mode="nearest")
-    return out if value_range is None else np.clip(out, *value_range)
-
-
 def error_on_external_samples(d, samples, batch_size=1000):
     """ε of discriminator ``d`` on samples of another model, all fake (paper Table 2)."""
     return error_rate(discriminator_probs(d, samples, batch_size), is_real=False)
-
-
-def load_samples_npz(path, key=None, image_shape=None, value_range=(0.0, 1.0)):
-    """Sample array from an .npz file: ``key``, else its only array, else its "samples" array.
-
-    Checks: at least one sample, finite values, ``shape[1:] == image_shape`` when given, values
-    within ``value_range`` when given (the discriminators here expect images in [0, 1]).
-    """
-    if not os.path.isfile(path):
-        raise GranError(f"no samples file at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError) as err:
-        raise GranError(f"{path} is not a readable .npz file ({err})") from err
-    if key is None:
-        key = next(iter(arrays)) if len(arrays) == 1 else "samples"
-    if key not in arrays:
-        raise GranError(f"{path} holds arrays {sorted(arrays)}; name one with key= (no {key!r})")
-    x = arrays[key]
-    if x.ndim < 2 or len(x) == 0:
-        raise GranError(f"{path}[{key!r}] must be a non-empty [N, ...] array, got shape {x.shape}")
-    if image_shape is not None and tuple(x.shape[1:]) != tuple(image_shape):
-        raise GranError(f"{path}[{key!r}] has samples of shape {x.shape[1:]}, expected {tuple(image_shape)}")
-    x = x.astype(np.float32)
-    if not np.isfinite(x).all():
-        raise GranError(f"{path}[{key!r}] contains NaN or inf")
-    if value_range is not None and (x.min() < value_range[0] or x.max() > value_range[1]):
-        raise GranError(f"{path}[{key!r}] has values in [{x.min():.3g}, {x.max():.3g}], "
-                        f"outside the expected range {tuple(value_range)}")
-    return x

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from gran_tf.errors import GranError
-from gran_tf.eval import gam
+from gran_tf.eval import gam, gam_markdown
+from gran_tf.eval.degradation import degraded
 
 
 def constant(p):
@@ -109,7 +110,7 @@ def test_result_json_round_trip_and_markdown():
     result = gam.battle(threshold(0.5), G1, threshold(0.3), G2, X_TRAIN, X_TEST, names=("GRAN1", "GRAN3"))
     loaded = gam.BattleResult.from_dict(json.loads(result.to_json()))
     assert loaded == result
-    md = result.to_markdown()
+    md = gam_markdown.battle_table(result)
     assert "D1(G2(z)) 0.4000" in md and "D2(G1(z)) 0.4000" in md
     assert "GRAN1" in md and "undefined (0/0)" in md
 
@@ -142,7 +143,7 @@ def test_league_ranking():
     assert (by_name["A"]["wins"], by_name["A"]["ties"], by_name["A"]["losses"]) == (1, 0, 2)
     assert by_name["B"]["score"] == 0.5 and by_name["A"]["played"] == 3
     assert json.loads(table.to_json())["ranking"][0]["name"] == "C"
-    assert "| 1 | C | 2 | 1 | 1 | 0 | 1.5 |" in table.to_markdown()
+    assert "| 1 | C | 2 | 1 | 1 | 0 | 1.5 |" in gam_markdown.league_table(table)
     with pytest.raises(GranError):
         gam.league({("A", "A"): result_with(gam.TIE)})
 
@@ -150,27 +151,6 @@ def test_league_ranking():
 def test_error_on_external_samples():
     assert gam.error_on_external_samples(threshold(0.5), G2) == pytest.approx(0.4)
     assert gam.error_on_external_samples(constant(0.2), G2) == 0.0
-
-
-def test_load_samples_npz(tmp_path):
-    x = np.random.default_rng(0).uniform(size=(6, 28, 28)).astype(np.float32)
-    np.savez(tmp_path / "one.npz", anything=x)
-    np.testing.assert_array_equal(gam.load_samples_npz(tmp_path / "one.npz", image_shape=(28, 28)), x)
-    np.savez(tmp_path / "two.npz", samples=x, labels=np.arange(6))
-    assert gam.load_samples_npz(tmp_path / "two.npz").shape == (6, 28, 28)
-    np.savez(tmp_path / "ambiguous.npz", a=x, b=x)
-    with pytest.raises(GranError, match="key="):
-        gam.load_samples_npz(tmp_path / "ambiguous.npz")
-    with pytest.raises(GranError, match="shape"):
-        gam.load_samples_npz(tmp_path / "one.npz", image_shape=(28, 28, 1))
-    np.savez(tmp_path / "wide.npz", samples=2 * x - 1)
-    with pytest.raises(GranError, match="range"):
-        gam.load_samples_npz(tmp_path / "wide.npz")
-    (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(GranError, match="readable"):
-        gam.load_samples_npz(tmp_path / "junk.npz")
-    with pytest.raises(GranError, match="no samples file"):
-        gam.load_samples_npz(tmp_path / "missing.npz")
 
 
 def bernoulli_column(rng, n, p_real):
@@ -216,7 +196,7 @@ def test_intervals_reach_the_json_and_the_markdown():
     result = gam.battle(threshold(0.5), G1, threshold(0.3), G2, X_TRAIN, X_TEST, names=("A", "B"))
     again = gam.BattleResult.from_dict(json.loads(result.to_json()))
     assert again.intervals == result.intervals and again.intervals["confidence"] == 0.95
-    assert "bootstrap interval" in result.to_markdown()
+    assert "bootstrap interval" in gam_markdown.battle_table(result)
 
 
 def test_the_interval_verdict_follows_the_bootstrap_intervals():
@@ -252,15 +232,15 @@ def test_a_tolerance_of_01_calls_noise_a_difference_where_the_intervals_do_not()
 def test_degradations_are_known_amounts_of_damage():
     rng = np.random.default_rng(0)
     images = rng.uniform(0.3, 0.7, (20, 16, 16, 1))
-    np.testing.assert_array_equal(gam.degraded(images, "noise", 0.0), images)
-    noisy = gam.degraded(images, "noise", 0.05)
+    np.testing.assert_array_equal(degraded(images, "noise", 0.0), images)
+    noisy = degraded(images, "noise", 0.05)
     assert np.std(noisy - images) == pytest.approx(0.05, rel=0.05)  # no clipping inside [0.3, 0.7] ± 4 sd
-    blurred = gam.degraded(images, "blur", 1.5)
+    blurred = degraded(images, "blur", 1.5)
     assert blurred.mean() == pytest.approx(images.mean(), abs=1e-3)  # blur moves no mass
     assert np.std(blurred) < 0.5 * np.std(images)  # and removes most of the pixel-level variation
-    assert gam.degraded(images + 0.5, "noise", 1.0).max() <= 1.0  # clipped to the value range
+    assert degraded(images + 0.5, "noise", 1.0).max() <= 1.0  # clipped to the value range
     with pytest.raises(GranError, match="unknown degradation"):
-        gam.degraded(images, "jpeg", 1.0)
+        degraded(images, "jpeg", 1.0)
 
 
 def test_a_degraded_copy_battles_the_clean_model_with_one_discriminator():
@@ -272,7 +252,7 @@ def test_a_degraded_copy_battles_the_clean_model_with_one_discriminator():
     d = lambda x: 1 / (1 + np.exp(40 * (np.abs(np.asarray(x) - 0.5).reshape(len(x), -1).mean(axis=1) - 0.045)))  # noqa: E731
     ratios = []
     for strength in (0.02, 0.05, 0.1):
-        result = gam.battle(d, clean, d, gam.degraded(clean, "noise", strength), real, real)
+        result = gam.battle(d, clean, d, degraded(clean, "noise", strength), real, real)
         assert result.r_test.value == 1.0
         ratios.append(result.r_sample.value)
         assert result.winner == gam.M1 and result.interval_winner == gam.M1

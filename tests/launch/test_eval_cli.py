@@ -71,12 +71,11 @@ def test_league_ranks_every_model(runs):
     assert all(r["played"] == 1 for r in league["ranking"])
 
 
-def test_bad_run_dirs_and_metrics_are_one_line_errors(runs, tmp_path):
+def test_bad_run_dirs_and_metrics_are_one_line_errors(runs, tmp_path, assert_one_line_error):
     for result in (launch("evaluate.py", f"--model_dir={tmp_path}", "--metrics=modes"),
                    launch("evaluate.py", f"--model_dir={runs[0]}", "--metrics=nope"),
                    launch("evaluate.py", f"--model_dir={runs[0]}", "--metrics=stacked_modes")):
-        assert result.returncode == 2
-        assert len([l for l in result.stderr.splitlines() if l.startswith("error:")]) == 1, result.stderr
+        assert_one_line_error(result, "error:")
 
 
 def test_an_evaluation_it_cannot_write_is_one_line_and_changes_nothing(runs, tmp_path, assert_one_line_error):
@@ -90,12 +89,21 @@ def test_an_evaluation_it_cannot_write_is_one_line_and_changes_nothing(runs, tmp
     assert not (run / "metrics.jsonl").exists() and not any((run / "eval_3.json").iterdir())
 
 
-def test_sample_writes_npz_that_battle_reads_back(runs, tmp_path):
+def test_sample_writes_npz_that_battle_reads_back(runs, tmp_path, assert_one_line_error):
     out = tmp_path / "s.npz"
     result = launch("sample.py", f"--model_dir={runs[1]}", "--n=50", f"--out={out}")
     assert result.returncode == 0, result.stderr
     samples = np.load(out)["samples"]
     assert samples.shape == (50, 2) and np.isfinite(samples).all()
+    # Run 0's D judges run 1's samples (all fake): its error rate, as computed here.
+    battle = launch("battle.py", f"--model_a={runs[0]}", f"--samples_npz={out}", f"--out_dir={tmp_path}")
+    assert battle.returncode == 0, battle.stderr
+    record = json.loads((tmp_path / "external_samples.json").read_text())
+    (run_a,) = load_runs([str(runs[0])])
+    assert record["n"] == 50 and record["error_rate"] == gam.error_on_external_samples(run_a.d_probability, samples)
+    np.savez(tmp_path / "images.npz", samples=np.zeros((50, 28, 28, 1), np.float32))
+    assert_one_line_error(launch("battle.py", f"--model_a={runs[0]}", f"--samples_npz={tmp_path / 'images.npz'}"),
+                          "--samples_npz: ")
     png = tmp_path / "s.png"
     assert launch("sample.py", f"--model_dir={runs[1]}", "--n=50", f"--out={png}").returncode == 0
     assert png.stat().st_size > 0
@@ -204,23 +212,19 @@ def test_evaluate_names_results_by_the_evaluated_step_and_merges_them(checkpoint
 
 @pytest.mark.parametrize("script,flag", [("evaluate.py", "--n_samples=0"), ("sample.py", "--n=0"),
                                          ("battle.py", "--n_samples=-3")])
-def test_sample_counts_below_one_are_one_line_errors(runs, script, flag):
+def test_sample_counts_below_one_are_one_line_errors(runs, script, flag, assert_one_line_error):
     args = {"evaluate.py": [f"--model_dir={runs[0]}"], "sample.py": [f"--model_dir={runs[0]}"],
             "battle.py": [f"--model_a={runs[0]}", f"--model_b={runs[1]}"]}[script]
-    result = launch(script, *args, flag)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2 and len(errors) == 1 and "must be at least 1" in errors[0], result.stderr
+    assert_one_line_error(launch(script, *args, flag), "must be at least 1")
 
 
-def test_a_battle_between_runs_on_other_mixtures_is_refused(runs, tmp_path):
+def test_a_battle_between_runs_on_other_mixtures_is_refused(runs, tmp_path, assert_one_line_error):
     wide = tmp_path / "ring_wide"
     result = launch("train.py", f"--model_dir={wide}", *TINY, "--gin_param=ring.std = 0.14")
     assert result.returncode == 0, result.stderr
     for battle in (launch("battle.py", f"--model_a={runs[0]}", f"--model_b={wide}", "--n_samples=100"),
                    launch("battle.py", "--models", str(runs[0]), "--models", str(wide), "--n_samples=100")):
-        assert battle.returncode == 2
-        errors = [line for line in battle.stderr.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and "ring.std: 0.02 vs 0.14" in errors[0], battle.stderr
+        assert_one_line_error(battle, "ring.std: 0.02 vs 0.14")
     assert not list(tmp_path.glob("**/battle_*.json"))
 
 
@@ -281,7 +285,7 @@ def test_a_league_of_one_and_stray_arguments_are_one_line_errors(runs):
     assert alone.returncode == 2 and "a league needs at least two runs" in alone.stderr
 
 
-def test_evaluate_scores_given_samples_against_the_run_data_and_writes_nothing(runs, tmp_path):
+def test_evaluate_scores_given_samples_against_the_run_data_and_writes_nothing(runs, tmp_path, assert_one_line_error):
     """Samples made elsewhere (here: the mixture's own draws, and all at one mode) get the
     evaluator's closed-form verdicts; the run directory is not touched."""
     mixture = load_run(str(runs[0])).data.mixture()
@@ -308,6 +312,4 @@ def test_evaluate_scores_given_samples_against_the_run_data_and_writes_nothing(r
     (tmp_path / "cut.npy").write_bytes((tmp_path / "data.npy").read_bytes()[:200])
     for name, needle in (("flat.npy", "do not match"), ("few.npy", "10 were given"), ("missing.npy", "does not exist"),
                          ("cut.npy", "not a readable")):
-        result = launch("evaluate.py", f"--model_dir={runs[0]}", f"--samples={tmp_path / name}")
-        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        assert result.returncode == 2 and len(errors) == 1 and needle in errors[0], result.stderr
+        assert_one_line_error(launch("evaluate.py", f"--model_dir={runs[0]}", f"--samples={tmp_path / name}"), needle)
