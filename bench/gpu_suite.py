@@ -62,20 +62,6 @@ def check_nchw_conv():
     return ("passed" if worst < 1e-4 else "failed"), f"max |NCHW - NHWC| = {worst:.2e} (float32 tolerance 1e-4)"
 
 
-def image_configs():
-    import gin
-
-    from gran_tf import config
-
-    names = []
-    for path in sorted(os.listdir(config.GIN_DIR)):
-        if path.endswith(".gin") and path != "tpu.gin":
-            config.parse([path])
-            if gin.query_parameter("Trainer.generator").selector in ("GRANGenerator", "DCGANGenerator"):
-                names.append(path[:-4])
-    return names
-
-
 def check_xla_loop(name, work):
     from gran_tf.smoke import offline_trainer
 
@@ -122,6 +108,8 @@ def extraction_rate(jit, images):
 
 
 def run_checks(args, work):
+    from gran_tf.smoke import image_configs
+
     checks = {"nchw_conv": check_nchw_conv()}
     for name in (["mnist_gran1"] if args.smoke else image_configs()):
         checks[f"xla_loop/{name}"] = check_xla_loop(name, work)

@@ -11,8 +11,26 @@ import numpy as np
 from gran_tf import config
 
 MOCKED = {"cifar10", "lsun_church", "lsun_kitchen", "imagenet64"}  # tfds sets, absent offline
+OVERLAYS = ("tpu",)  # added after a config (--gin_file=lsun_gran5 --gin_file=tpu), not trained alone
+IMAGE_GENERATORS = ("GRANGenerator", "DCGANGenerator")
 SHRINK = {"GRANGenerator.kernels", "DCGANGenerator.kernels", "DCGANDiscriminator.kernels",
           "MLPGenerator.hidden", "MLPDiscriminator.hidden"}
+
+
+def shipped_configs():
+    """The names of the shipped configs (``gin/<name>.gin``), sorted, overlays left out."""
+    return sorted(name[:-4] for name in os.listdir(config.GIN_DIR)
+                  if name.endswith(".gin") and name[:-4] not in OVERLAYS)
+
+
+def image_configs():
+    """The shipped configs whose generator draws images (GRAN, DCGAN); parses each in turn."""
+    names = []
+    for name in shipped_configs():
+        config.parse([name])
+        if gin.query_parameter("Trainer.generator").selector in IMAGE_GENERATORS:
+            names.append(name)
+    return names
 
 
 def shrunk_bindings(divisor=32, batch_size=4):
