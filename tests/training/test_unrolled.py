@@ -5,13 +5,14 @@ import tensorflow as tf
 
 from gran_tf import config
 from gran_tf.errors import ConfigError
+from gran_tf.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gran_tf.models.mlp import MLPDiscriminator, MLPGenerator
 from gran_tf.training.losses import Minimax, NonSaturating
 from gran_tf.training.trainer import Trainer
 from gran_tf.training.updaters import Alternating, GANState, Unrolled
 from gran_tf.training.updaters.base import d_step, global_mean, sample_z
 from gran_tf.training.updaters.functional import FunctionalAdam, StatelessModel, current_values, functional_optimizer
-from gran_tf.training.updaters.unrolled import look_ahead
+from gran_tf.training.updaters.unrolled import look_ahead, rematerialized
 
 
 def test_zero_steps_reproduce_alternating_exactly(ring_trainer, weights):
@@ -197,3 +198,144 @@ def test_unrolling_trains_recurrent_generators_against_a_conv_discriminator(tmp_
     metrics = trainer.train_steps(2)
     assert all(np.isfinite(list(metrics.values())))
     assert all(np.abs(a - w.numpy()).max() > 0 for a, w in zip(before, trainer.generator.trainable_weights))
+
+
+@pytest.fixture(params=["mlp", "conv_bn"])
+def float32_state(request):
+    """A small float32 G and D (a tanh MLP pair, or a DCGAN pair whose D has BatchNorm: the
+    non-trainable state path), Adam optimizers with non-zero moments, a real batch and z.
+
+    D's Adam has ε = 1e-3: the bias of a conv before BN has a zero gradient, which Adam with a
+    tiny ε would turn from rounding noise into steps of full size (other on every code path)."""
+    keras.utils.set_random_seed(4)
+    if request.param == "mlp":
+        g = MLPGenerator(image_shape=(2,), z_dim=3, hidden=(5,), activation="tanh", gain=1.0)
+        d = MLPDiscriminator(image_shape=(2,), hidden=(6,), activation="tanh", gain=1.5)
+    else:
+        g = DCGANGenerator(image_shape=(8, 8, 1), kernels=(4, 1), z_dim=3, filter_size=3, out_activation="tanh")
+        d = DCGANDiscriminator(image_shape=(8, 8, 1), kernels=(2, 4), filter_size=3)
+    state = GANState(g, d, keras.optimizers.Adam(0.05), keras.optimizers.Adam(0.1, beta_1=0.5, epsilon=1e-3),
+                     NonSaturating(), global_batch_size=6, seed=0)
+    state.d_optimizer.build(d.trainable_variables)
+    rng = np.random.default_rng(1)
+    shape = (6, *d.image_shape)
+    for step in range(2):  # moves the D optimizer's moments and step count off zero
+        d_step(state, tf.constant(rng.uniform(-1, 1, shape), tf.float32), step, stream=0)
+    assert d.non_trainable_variables or request.param == "mlp"
+    return state, tf.constant(rng.uniform(-1, 1, shape), tf.float32), tf.constant(rng.normal(size=(6, 3)), tf.float32)
+
+
+# XLA: compiling both unrolls takes 10-30 s on 2 CPU cores
+@pytest.mark.parametrize("mode", ["eager", "function", pytest.param("xla", marks=pytest.mark.slow)])
+def test_remat_gives_the_same_generator_gradient_and_unrolled_d(float32_state, mode, float32_paths):
+    # Second order through 2 steps of D's Adam, the value objective: with each step recomputed
+    # in the backward pass, G's gradient, the loss and the unrolled D (weights and BN state)
+    # are those of the kept-activations unroll.
+    state, real, z = float32_state
+    g = state.generator
+
+    def unroll(remat):
+        def run():
+            with tf.GradientTape() as tape:
+                fake = g(z, training=True)
+                omega, non_trainable = look_ahead(state, real, fake, 5, 3, 2, "adam", remat=remat)
+                d_k = StatelessModel(state.discriminator, omega, non_trainable)
+                loss = -global_mean(state.loss.d_loss(d_k(real), d_k(fake)), state)  # the value objective
+            return loss, tape.gradient(loss, g.trainable_variables), omega, non_trainable
+        return run() if mode == "eager" else tf.function(run, jit_compile=mode == "xla")()
+
+    off, on = unroll(False), unroll(True)
+    assert len(off[3]) == (2 if isinstance(state.discriminator, DCGANDiscriminator) else 0)  # BN's statistics
+    for a, b in zip(tf.nest.flatten(off), tf.nest.flatten(on)):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), **float32_paths)
+    assert max(float(tf.reduce_max(tf.abs(x))) for x in off[1]) > 1e-3  # a gradient that is there
+
+
+def directional_derivative(loss_fn, variables, direction, eps=1e-6):
+    """(loss(v + εu) − loss(v − εu)) / 2ε along ``direction`` u (float64 tests)."""
+    base = [v.numpy() for v in variables]
+    values = []
+    for sign in (1, -1):
+        for v, b, u in zip(variables, base, direction):
+            v.assign(b + sign * eps * u)
+        values.append(float(loss_fn()))
+    for v, b in zip(variables, base):
+        v.assign(b)
+    return (values[0] - values[1]) / (2 * eps)
+
+
+def test_remat_generator_gradient_matches_finite_differences(float64_state):
+    state, real, z = float64_state
+    theta = state.generator.trainable_variables
+    unrolled = Unrolled(steps=3, remat=True)
+    with tf.GradientTape() as tape:
+        loss = surrogate(unrolled, state, real, z, step=5, stream=3)
+    grads = tape.gradient(loss, theta)
+    rng = np.random.default_rng(2)
+    direction = [rng.normal(size=v.shape) for v in theta]
+    expected = directional_derivative(lambda: surrogate(unrolled, state, real, z, 5, 3), theta, direction)
+    ours = sum(float(np.sum(g.numpy() * u)) for g, u in zip(grads, direction))
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)
+    # and the first-order ablation is off by far more along that direction
+    first_order = Unrolled(steps=3, second_order=False)
+    with tf.GradientTape() as tape:
+        ablation = surrogate(first_order, state, real, z, 5, 3)
+    off = sum(float(np.sum(g.numpy() * u)) for g, u in zip(tape.gradient(ablation, theta), direction))
+    assert abs(off - expected) > 1e-3 * abs(expected)
+
+
+@pytest.mark.parametrize("in_function", [False, True])
+def test_rematerialized_differentiates_an_inner_gradient(in_function):
+    # A segment that takes a gradient step of its own: rematerialized's gradient is the second-
+    # order one of the plain function (tf.recompute_grad would stop the inner tape), also
+    # through a variable the segment reads; its integer output passes through unchanged.
+    scale = tf.Variable(np.float64(0.7))
+
+    def descend(xs):
+        x, y, count = xs
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            f = tf.reduce_sum(tf.sin(x * y) ** 2) * scale
+        return [x - 0.3 * tape.gradient(f, x), y * 1.5, count + 1]
+
+    def outer(remat, inner_order=True):
+        x, y = tf.constant([0.3, -1.2, 0.8], tf.float64), tf.constant([1.1, 0.4, -0.9], tf.float64)
+        with tf.GradientTape() as tape:
+            tape.watch([x, y])
+            xs = [x, y, tf.constant(0)]
+            for _ in range(2):
+                xs = rematerialized(descend, xs) if remat else descend(xs)
+            loss = tf.reduce_sum(tf.cos(xs[0]) * xs[1])
+        return loss, tape.gradient(loss, [x, y, scale]), xs[2]
+
+    run = tf.function(outer, autograph=False) if in_function else outer
+    plain, remat = run(False), run(True)
+    assert int(remat[2]) == int(plain[2]) == 2
+    np.testing.assert_allclose(float(remat[0]), float(plain[0]), rtol=1e-14)
+    for a, b in zip(plain[1], remat[1]):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-12, atol=1e-15)
+
+    # the second-order part is not small: with the inner gradient a constant it is another one
+    def descend_first_order(xs):
+        out = descend(xs)
+        return [xs[0] + tf.stop_gradient(out[0] - xs[0]), *out[1:]]
+
+    x, y = tf.constant([0.3, -1.2, 0.8], tf.float64), tf.constant([1.1, 0.4, -0.9], tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch([x, y])
+        xs = [x, y, tf.constant(0)]
+        for _ in range(2):
+            xs = descend_first_order(xs)
+        loss = tf.reduce_sum(tf.cos(xs[0]) * xs[1])
+    first = tape.gradient(loss, [x, y])
+    assert max(float(tf.reduce_max(tf.abs(a - b))) for a, b in zip(first, plain[1][:2])) > 1e-2
+
+
+def test_remat_training_steps_match(ring_trainer, weights, float32_paths):
+    # The Trainer's compiled step (tf.function), G and D committed: remat changes nothing.
+    off = ring_trainer("off", updater=Unrolled(steps=2, remat=False))
+    on = ring_trainer("on", updater=Unrolled(steps=2, remat=True))
+    a, b = off.train_steps(2), on.train_steps(2)
+    np.testing.assert_allclose([b[k] for k in sorted(a)], [a[k] for k in sorted(a)], **float32_paths)
+    for x, y in zip(weights(off), weights(on)):
+        np.testing.assert_allclose(y, x, **float32_paths)

@@ -168,7 +168,7 @@ def rematerialized(fn, xs):
             upstream = [tf.zeros_like(y) if g is None else g for y, g in zip(float_ys, upstream)]
             again = [tf.identity(x) for x in floats]
             if not tf.executing_eagerly():
-                again = after(upstream[0], again)
+                again = after(upstream, again)
             variables = list(variables or [])
             with tf.GradientTape() as tape:
                 tape.watch(again)
@@ -183,13 +183,21 @@ def rematerialized(fn, xs):
     return [next(float_ys) if y.dtype.is_floating else tf.stop_gradient(y) for y in forward["outputs"]]
 
 
-def after(signal, tensors):
-    """``tensors``, unchanged (+ 0), but computed from ``signal``: a data dependency, as in
-    ``tf.recompute_grad`` (XLA ignores control dependencies). The 0 is min(|s|, 0) of one element
-    s of ``signal`` (−inf when it is empty; NaN only when s is, and a NaN gradient flows on
-    anyway), which neither Grappler nor XLA folds to a constant: folded, the recomputation
-    would be the forward's ops on the forward's inputs, merged back into them (common
-    subexpressions) and its activations kept after all."""
-    first = tf.reduce_max(tf.reshape(signal, [-1])[:1])
-    zero = tf.minimum(tf.abs(first), tf.zeros_like(first))
+def after(signals, tensors):
+    """``tensors``, unchanged (+ 0), but computed from every tensor of ``signals``: a data
+    dependency, as in ``tf.recompute_grad`` (XLA ignores control dependencies). The 0 is the sum
+    over the signals of min(|s|, 0), s one element of the signal (−inf for an empty one; NaN only
+    when s is, and a NaN gradient flows on anyway), which neither Grappler nor XLA folds to a
+    constant: folded, the recomputation would be the forward's ops on the forward's inputs,
+    merged back into them (common subexpressions) and its activations kept after all.
+
+    Every signal, not one: each incoming gradient then has a consumer besides the sum it flows
+    into, so Grappler's arithmetic optimizer cannot flatten the chain of sums that carries a
+    gradient through all the segments (the fakes') into one AddN of K terms at the end, which
+    would keep every segment's term alive until then (measured: the whole of the saving)."""
+    zeros = []
+    for signal in signals:
+        s = tf.cast(tf.reduce_max(tf.reshape(signal, [-1])[:1]), tf.float32)
+        zeros.append(tf.minimum(tf.abs(s), tf.zeros_like(s)))
+    zero = tf.add_n(zeros)
     return [t + tf.cast(zero, t.dtype) for t in tensors]
