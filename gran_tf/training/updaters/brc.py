@@ -332,7 +332,9 @@ class BRC(Updater):
     never written (so "restored" exactly); ``look_ahead_moments`` "commit" writes the optimizer's
     state after the K steps (Adam moments, step count) back, as LwCL's real optimizer steps do,
     "discard" leaves it as the committed steps left it. Real batches per step:
-    ``inner_steps`` (+ K + 1 with a look-ahead).
+    ``inner_steps`` (+ K + 1 with a look-ahead). No tape runs back through the look-ahead (its
+    fakes are detached and the implicit gradient treats ω_K as a constant), so it has no
+    ``remat`` option: Unrolled's would save nothing here.
 
     ``epsilon`` (ε per ω tensor in c's denominator), ``coefficient_clip`` (c clipped to
     [−clip, clip]) and ``denominator_floor`` (a lower bound on c's denominator) apply to the

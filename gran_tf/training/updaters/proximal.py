@@ -22,6 +22,8 @@ class Proximal(LookAheadUpdater):
 
     ``steps``: K inner steps; ``prox_weight``: λ; ``inner_optimizer``: "sgd" (plain descent
     at the D optimizer's learning rate) or "adam" (the D optimizer's Adam, functionally).
+    No tape runs back through the K steps (their fakes are detached and D̃ is held fixed), so
+    there is no ``remat`` option: Unrolled's would save nothing here.
     """
 
     def __init__(self, steps=5, prox_weight=1.0, inner_optimizer="sgd"):
