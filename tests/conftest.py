@@ -139,10 +139,22 @@ def fake_feature_network():
     return _fake_feature_network
 
 
+def _one_error_line(stderr):
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.fixture
+def one_error_line():
+    """``one_error_line(stderr)``: the ``error:`` line of a command's stderr, asserted to be the
+    only one (a refusal, a stop signal or a divergence is said in one line)."""
+    return _one_error_line
+
+
 def _assert_one_line_error(result, needle):
     assert result.returncode == 2, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert needle in _one_error_line(result.stderr), result.stderr
 
 
 @pytest.fixture

@@ -1,7 +1,12 @@
 """Helpers shared by the reliability tests: tiny in-process ring runs and their histories."""
 import json
+import os
 
+import keras
+import numpy as np
 import pytest
+
+import gran_tf.models  # noqa: F401  (registers the model classes for load_model)
 
 from gran_tf import config
 from gran_tf.training.trainer import Trainer
@@ -28,3 +33,20 @@ def history_steps():
         with open(path, encoding="utf-8") as f:
             return [json.loads(line)["step"] for line in f]
     return steps
+
+
+def _generator_weights(model_dir):
+    model = keras.models.load_model(os.path.join(model_dir, "export", "generator.keras"))
+    return [w.numpy() for w in model.weights]
+
+
+def _assert_same_exported_generator(model_dir, other_dir):
+    for a, b in zip(_generator_weights(model_dir), _generator_weights(other_dir), strict=True):
+        np.testing.assert_array_equal(a, b)  # the same kernels on the same inputs: exact
+
+
+@pytest.fixture
+def assert_same_exported_generator():
+    """``assert_same_exported_generator(model_dir, other_dir)``: the two runs exported the same
+    generator weights, bit for bit (an interrupted and resumed run against a straight one)."""
+    return _assert_same_exported_generator

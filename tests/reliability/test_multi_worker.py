@@ -6,11 +6,7 @@ import socket
 import subprocess
 import sys
 
-import keras
-import numpy as np
 import pytest
-
-import gran_tf.models  # noqa: F401  (registers the model classes for load_model)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RING = ["make_strategy.name = 'multi_worker_mirrored'", "Trainer.batch_size = 16", "MLPGenerator.hidden = (8,)",
@@ -46,15 +42,6 @@ def finish(processes):
     return [(p.returncode, out, err) for p, (out, err) in ((p, p.communicate(timeout=300)) for p in processes)]
 
 
-def error_lines(stderr):
-    return [line for line in stderr.splitlines() if line.startswith("error:")]
-
-
-def generator_weights(model_dir):
-    model = keras.models.load_model(os.path.join(model_dir, "export", "generator.keras"))
-    return [w.numpy() for w in model.weights]
-
-
 @pytest.mark.parametrize("loop", [1, 10])
 def test_on_a_shared_model_dir_only_the_chief_writes(tmp_path, loop):
     run = tmp_path / "run"
@@ -70,7 +57,8 @@ def test_on_a_shared_model_dir_only_the_chief_writes(tmp_path, loop):
     assert "run directory" in results[0][1] and results[1][1] == ""  # the chief reports
 
 
-def test_sigterm_to_one_worker_stops_both_at_one_step_and_the_rerun_is_bit_exact(tmp_path):
+def test_sigterm_to_one_worker_stops_both_at_one_step_and_the_rerun_is_bit_exact(tmp_path, one_error_line,
+                                                                                 assert_same_exported_generator):
     run = tmp_path / "run"
     processes = start_workers([run, run], 100000)
     for line in processes[0].stdout:  # the chief's first progress line: training is under way
@@ -79,12 +67,11 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_the_rerun_is_bit_exact
     processes[1].send_signal(signal.SIGTERM)
     results = finish(processes)
     assert [code for code, _, _ in results] == [143, 143], [err[-2000:] for _, _, err in results]
-    lines = [error_lines(err) for _, _, err in results]
-    assert all(len(found) == 1 for found in lines), lines
-    steps = {int(found[0].split(" at step ")[1].split("/")[0]) for found in lines}
+    lines = [one_error_line(err) for _, _, err in results]
+    steps = {int(line.split(" at step ")[1].split("/")[0]) for line in lines}
     assert len(steps) == 1
     (step,) = steps
-    assert "another worker's stop signal" in lines[0][0] and "SIGTERM" in lines[1][0]
+    assert "another worker's stop signal" in lines[0] and "SIGTERM" in lines[1]
     assert (run / "ckpt" / f"ckpt-{step}.index").is_file()
     assert not list((run / "ckpt").glob("workertemp_*"))
 
@@ -94,16 +81,32 @@ def test_sigterm_to_one_worker_stops_both_at_one_step_and_the_rerun_is_bit_exact
     assert f"at step {step}" in resumed[0][1]
     straight = tmp_path / "straight"
     assert [code for code, _, _ in finish(start_workers([straight, straight], total))] == [0, 0]
-    for a, b in zip(generator_weights(run), generator_weights(straight), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_same_exported_generator(run, straight)
 
 
-def test_workers_that_restore_different_steps_stop_with_one_line(tmp_path):
+def test_workers_that_restore_different_steps_stop_with_one_line(tmp_path, one_error_line):
     chief_dir, worker_dir = tmp_path / "chief", tmp_path / "worker"
     assert [code for code, _, _ in finish(start_workers([chief_dir, worker_dir], 20))] == [0, 0]
     assert not list((worker_dir / "ckpt").iterdir())  # per-worker directories: only the chief keeps checkpoints
     results = finish(start_workers([chief_dir, worker_dir], 40))  # the worker sees no checkpoint: step 0 vs 20
     assert [code for code, _, _ in results] == [2, 2]
     for _, _, err in results:
-        (line,) = error_lines(err)
+        line = one_error_line(err)
         assert "the workers restored different steps" in line
+
+
+def test_a_killed_worker_stops_the_chief_with_one_line_naming_the_checkpoint_the_rerun_resumes(tmp_path,
+                                                                                              one_error_line):
+    run = tmp_path / "run"
+    processes = start_workers([run, run], 100000)
+    for line in processes[0].stdout:  # past the first checkpoint (step 20)
+        if line.startswith("step 30/"):
+            break
+    processes[1].kill()
+    code, _, err = finish(processes[:1])[0]
+    assert code == 2, err[-2000:]
+    line = one_error_line(err)
+    assert "lost " in line and "2-worker run" in line and "restart every worker" in line
+    checkpoint = line.split("the last checkpoint ")[1].split(" is intact")[0]
+    assert os.path.isfile(checkpoint + ".index") and checkpoint.startswith(str(run / "ckpt" / "ckpt-"))
+    processes[1].communicate()

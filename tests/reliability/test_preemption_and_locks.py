@@ -8,11 +8,9 @@ import subprocess
 import sys
 import time
 
-import keras
 import numpy as np
 import pytest
 
-import gran_tf.models  # noqa: F401  (registers the model classes for load_model)
 from gran_tf import config
 from gran_tf.errors import ConfigError
 from gran_tf.training.trainer import Trainer
@@ -43,18 +41,10 @@ def signal_after_first_log(process, signum):
     return process.returncode, err
 
 
-def error_lines(stderr):
-    return [line for line in stderr.splitlines() if line.startswith("error:")]
-
-
-def generator_weights(model_dir):
-    model = keras.models.load_model(os.path.join(model_dir, "export", "generator.keras"))
-    return [w.numpy() for w in model.weights]
-
-
 @pytest.mark.parametrize("signum,loop", [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 10)],
                          ids=["SIGTERM", "SIGINT", "SIGTERM-10-steps-per-loop"])
-def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tmp_path, signum, loop):
+def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tmp_path, signum, loop, one_error_line,
+                                                                           assert_same_exported_generator):
     """With steps_per_loop, the stop comes at a loop's end; the resumed run, looped, equals the
     uninterrupted one-step-per-call run exactly."""
     run = tmp_path / "interrupted"
@@ -62,7 +52,7 @@ def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tm
     code, err = signal_after_first_log(start(run, *looped), signum)
     assert code == 128 + signum, err
     assert "Traceback" not in err
-    (line,) = error_lines(err)
+    line = one_error_line(err)
     assert f"{signal.Signals(signum).name} at step " in line and "rerun the same command" in line
     step = int(line.split(" at step ")[1].split("/")[0])
     assert 20 <= step < 1500 and step % loop == 0
@@ -77,11 +67,10 @@ def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tm
     done = subprocess.run([*TRAIN, f"--model_dir={straight}", *LONG], capture_output=True, text=True,
                           cwd=ROOT, env=ENV, timeout=300)
     assert done.returncode == 0, done.stderr
-    for a, b in zip(generator_weights(run), generator_weights(straight), strict=True):
-        np.testing.assert_array_equal(a, b)  # the same kernels on the same inputs: exact
+    assert_same_exported_generator(run, straight)
 
 
-def test_a_second_training_on_a_locked_run_directory_is_refused_untouched(tmp_path):
+def test_a_second_training_on_a_locked_run_directory_is_refused_untouched(tmp_path, one_error_line):
     run = tmp_path / "run"
     first = start(run, "--gin_param=Trainer.total_steps = 10000000")  # still training when the second starts
     for line in first.stdout:
@@ -94,7 +83,7 @@ def test_a_second_training_on_a_locked_run_directory_is_refused_untouched(tmp_pa
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=120)
     assert second.returncode == 2, second.stderr
-    (line,) = error_lines(second.stderr)
+    line = one_error_line(second.stderr)
     assert "in use by another training" in line and f"pid {first.pid}" in line
     assert {p: os.path.getmtime(run / p) for p in before} == before
 
@@ -132,7 +121,8 @@ def test_bad_trainer_settings_are_refused_before_the_run_directory_exists(tmp_pa
     assert not (tmp_path / "run").exists()
 
 
-def test_a_run_killed_again_and_again_ends_bit_equal_to_an_uninterrupted_one(tmp_path, history_steps):
+def test_a_run_killed_again_and_again_ends_bit_equal_to_an_uninterrupted_one(tmp_path, history_steps,
+                                                                          assert_same_exported_generator):
     run = tmp_path / "killed"
     often = [*LONG[:-2], "--gin_param=Trainer.checkpoint_every = 100", "--gin_param=Trainer.total_steps = 800"]
     for _ in range(3):  # kill -9 at a random point after the first log line, then restart
@@ -148,6 +138,5 @@ def test_a_run_killed_again_and_again_ends_bit_equal_to_an_uninterrupted_one(tmp
         done = subprocess.run([*TRAIN, f"--model_dir={model_dir}", *often], capture_output=True, text=True,
                               cwd=ROOT, env=ENV, timeout=300)
         assert done.returncode == 0, done.stderr
-    for a, b in zip(generator_weights(run), generator_weights(tmp_path / "straight"), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert_same_exported_generator(run, tmp_path / "straight")
     assert history_steps(run / "metrics.jsonl") == list(range(20, 801, 20))  # each logged step once
