@@ -87,7 +87,6 @@ class Evaluate(_EveryEpochs):
         self.run_dir = RunDir(directory) if directory else None
         self.log_dir, self._writer = log_dir, None
         self.fid_reference = None if fid_reference is None else reference.FeatureStatistics.load(fid_reference)
-        self.fid_reference = None if fid_reference is None else reference.FeatureStatistics.load(fid_reference)
 
     def on_train_begin(self, logs=None):
         self._writer = tf.summary.create_file_writer(self.log_dir) if self.log_dir else tf.summary.create_noop_writer()
