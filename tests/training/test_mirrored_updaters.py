@@ -6,6 +6,7 @@ import tensorflow as tf
 from gran_tf import config
 from gran_tf.distribute import make_strategy
 from gran_tf.training.trainer import Trainer
+from gran_tf.training.updaters import Unrolled
 from gran_tf.training.updaters.brc import lwcl_brc
 
 STEPS = 2
@@ -54,3 +55,12 @@ def test_lwcl_brc_with_committed_adam_moments_mirrored_over_two_cpus_equals_one_
         fast = ["g/keras.optimizers.Adam.learning_rate = 0.01", "d/keras.optimizers.Adam.learning_rate = 0.01"]
         return ring_trainer(run, fast, updater=lwcl_brc(look_ahead_steps=2), **kw)
     assert_mirrored_equals_single(make, weights, d_steps=3)
+
+
+def test_rematerialized_unrolled_with_adam_mirrored_over_two_cpus_equals_one_device(ring_trainer, weights):
+    """Unrolled.remat: each step's recompute, all-reduce included, runs in G's backward pass, on
+    every replica in the same order."""
+    def make(run, **kw):
+        fast = ["g/keras.optimizers.Adam.learning_rate = 0.01", "d/keras.optimizers.Adam.learning_rate = 0.01"]
+        return ring_trainer(run, fast, updater=Unrolled(steps=2, remat=True), **kw)
+    assert_mirrored_equals_single(make, weights, d_steps=1)
