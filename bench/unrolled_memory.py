@@ -11,9 +11,11 @@ shape (28x28x3 in [-1, 1]), so no dataset is needed. Each (K, remat) variant is 
 same seed, traced and warmed up by one step, then:
 
 - memory: ``tf.config.experimental.reset_memory_stats`` / ``get_memory_info`` of the device
-  (CPU:0 here: this TF build keeps allocator statistics on CPU too) around one step; "step
-  peak" is the peak minus what was allocated before the step (weights, optimizer state, the
-  batch), i.e. what the step itself holds at its fullest;
+  around one step; "step peak" is the peak minus what was allocated before the step (weights,
+  optimizer state, the batch), i.e. what the step itself holds at its fullest. On the CPU the
+  script sets TF_CPU_ALLOCATOR_USE_BFC=true (unless set): oneDNN's default CPU allocator counts
+  only allocations of 256 KiB and more (D's activations here are smaller), without oneDNN the
+  CPU allocator keeps no statistics at all;
 - time: the median of --repeats steps, the variants of one K interleaved step by step so that
   a busy machine slows both alike.
 
@@ -28,6 +30,7 @@ import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # every CPU allocation counted (docstring)
 
 
 def build(gin_file, d_kernels, k, remat, seed=0):
