@@ -1,4 +1,4 @@
-"""Any shipped config trained offline in seconds: widths shrunk, the tfds image sets mocked with
+"""Any shipped config trained offline in seconds: widths shrunk, unrolls shortened, the tfds image sets mocked with
 random examples of their shapes, image folders given random photos. The gin config tests and
 ``bench/gpu_suite.py`` use it; nothing in training does.
 """
@@ -15,6 +15,11 @@ OVERLAYS = ("tpu",)  # added after a config (--gin_file=lsun_gran5 --gin_file=tp
 IMAGE_GENERATORS = ("GRANGenerator", "DCGANGenerator")
 SHRINK = {"GRANGenerator.kernels", "DCGANGenerator.kernels", "DCGANDiscriminator.kernels",
           "MLPGenerator.hidden", "MLPDiscriminator.hidden"}
+# Lengths of the look-aheads and inner loops: any value >= 2 runs the same code (a step fed by a
+# step), so a smoke run caps them there; what K changes is tested in tests/training.
+SHORTEN = {"Unrolled.steps", "Proximal.steps", "BRC.inner_steps", "BRC.look_ahead_steps", "BRC.solver_iters",
+           "lwcl_brc.look_ahead_steps", "lwcl_brc.inner_steps"}
+SHORT = 2
 
 
 def shipped_configs():
@@ -35,8 +40,16 @@ def image_configs():
 
 def shrunk_bindings(divisor=32, batch_size=4):
     """Bindings that divide every width of the parsed config by ``divisor`` (at least 2; a
-    generator's last kernel, its image channels, kept) and set a small batch."""
+    generator's last kernel, its image channels, kept), cap the unroll and inner-loop lengths
+    at ``SHORT`` and set a small batch."""
     params = [f"Trainer.batch_size = {batch_size}"]
+    for key in SHORTEN:
+        try:
+            length = gin.query_parameter(key)
+        except ValueError:
+            continue
+        if isinstance(length, int) and not isinstance(length, bool) and length > SHORT:
+            params.append(f"{key} = {SHORT}")
     for key in SHRINK:
         try:
             widths = gin.query_parameter(key)
