@@ -1,7 +1,8 @@
 """Every shipped gin file parses, builds its trainer and takes a finite training step.
 
-Widths are shrunk (the paper's 1024-kernel nets are too big for a unit test) and the
-tfds image sets are mocked; everything else is the file as shipped.
+Widths are shrunk (the paper's 1024-kernel nets are too big for a unit test), unroll and
+inner-loop lengths capped at 2 (the same code as any K) and the tfds image sets mocked;
+everything else is the file as shipped.
 """
 import os
 
