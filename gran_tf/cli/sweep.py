@@ -99,9 +99,7 @@ def run_one(config, seed, args, trainings):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_NUM_INTRAOP_THREADS=str(args.threads),
                TF_NUM_INTEROP_THREADS="1")
     os.makedirs(os.path.dirname(model_dir), exist_ok=True)
-    if trainings.signum is not None:
-        return config, seed, None, None
-    with open(model_dir + ".log", "a", encoding="utf-8") as log:
+    with open(model_dir + ".log", "a", encoding="utf-8") as log:  # Trainings.run starts nothing once stopped
         code = trainings.run(command, log, env)
     return config, seed, code, final_eval(model_dir)
 
