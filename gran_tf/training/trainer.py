@@ -154,7 +154,6 @@ class Trainer:
         self.seed = integer_setting("seed", seed, 0)
         if self.seed >= 2**32:
             raise ConfigError(f"Trainer.seed must be < 2**32, got {seed!r}")
-        self._check_intervals()
         self.eval_samples, self.best = eval_samples, BestTracker(best_metric, best_mode, self.eval_metrics)
         # FID of training-time evaluations against a statistics file (gran-fid-stats, TTUR), else
         # against the run's real images, whose statistics are cached per data, split and n.
@@ -192,12 +191,14 @@ class Trainer:
     def discriminator(self):
         return self.gan.discriminator
 
-    def _check_intervals(self):
-        """Logging, samples, checkpoints and evaluation happen between loops of steps_per_loop."""
-        for name in ("log_every", "sample_every", "checkpoint_every", "eval_every"):
-            if getattr(self, name) % self.steps_per_loop:
-                raise ConfigError(f"Trainer.{name} ({getattr(self, name)}) is not a multiple of "
-                                  f"Trainer.steps_per_loop ({self.steps_per_loop}): I/O happens between loops")
+    def loop_length(self, step):
+        """Steps of the loop starting after ``step``: at most steps_per_loop, ending where the next
+        log line, samples, checkpoint or evaluation is due, or at total_steps (as Orbit's
+        controller cuts its loops at summary and checkpoint steps). So every interval holds with
+        every steps_per_loop; the loop's length is a tensor, and no length retraces the loop."""
+        intervals = [self.log_every, self.sample_every, self.checkpoint_every, self.eval_every]
+        due = min((step // every + 1) * every for every in intervals if every)
+        return min(self.steps_per_loop, due - step, self.total_steps - step)
 
     def _build_state(self, generator, discriminator, loss, g_optimizer, d_optimizer):
         """The GANModel (networks, step counter), its optimizers with their slots, and the
@@ -362,8 +363,8 @@ class Trainer:
             if writes and start == 0:
                 summaries.write_hparams(config_str, trial_id=self.run_dir.path)
             hooks = self._hooks(progress, best_manager)
-            while step < self.total_steps:  # loops of steps_per_loop steps; I/O at their ends
-                chunk = min(self.steps_per_loop, self.total_steps - step)
+            while step < self.total_steps:  # loops of up to steps_per_loop steps; I/O at their ends
+                chunk = self.loop_length(step)
                 metrics, step = self._run_steps(chunk), step + chunk
                 if step == start + chunk and writes:
                     self.run_dir.write_operative_config(operative_config_fn())

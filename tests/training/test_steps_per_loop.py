@@ -7,7 +7,6 @@ import pytest
 
 from gran_tf import config
 from gran_tf.distribute import make_strategy
-from gran_tf.errors import ConfigError
 from gran_tf.training.trainer import Trainer
 
 RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
@@ -90,10 +89,18 @@ def test_a_partial_last_loop_and_io_at_loop_ends(tmp_path):
         "ckpt-20.index", "ckpt-25.index"]
 
 
-@pytest.mark.parametrize("binding", ["Trainer.log_every = 25", "Trainer.checkpoint_every = 15",
-                                     "Trainer.sample_every = 5", "Trainer.eval_every = 12"])
-def test_intervals_that_are_not_multiples_of_the_loop_are_refused(tmp_path, binding):
-    with pytest.raises(ConfigError, match="is not a multiple of Trainer.steps_per_loop"):
-        trainer(tmp_path, "run", ["Trainer.steps_per_loop = 10", "Trainer.log_every = 10",
-                                  "Trainer.sample_every = 10", "Trainer.checkpoint_every = 10", binding])
-    assert not (tmp_path / "run").exists()
+def test_loops_end_where_io_is_due_so_any_interval_holds(tmp_path):
+    """Intervals that are not multiples of the loop: loops are cut where a log line, samples or a
+    checkpoint is due, so the I/O lands on the steps an unlooped run would write it at."""
+    params = ["Trainer.log_every = 7", "Trainer.sample_every = 30", "Trainer.checkpoint_every = 15",
+              "Trainer.total_steps = 31"]
+    looped = trainer(tmp_path, "looped", params + ["Trainer.steps_per_loop = 10"])
+    assert [looped.loop_length(s) for s in (0, 7, 10, 14, 15, 21, 28, 30)] == [7, 7, 4, 1, 6, 7, 2, 1]
+    looped.train(config.parse(["ring"], RING + params + ["Trainer.steps_per_loop = 10"]))
+    stepped = trainer(tmp_path, "stepped", params)
+    stepped.train(config.parse(["ring"], RING + params))
+    assert_same_weights(looped, stepped)
+    records = [json.loads(line) for line in open(os.path.join(looped.run_dir.path, "metrics.jsonl"))]
+    assert [r["step"] for r in records] == [7, 14, 21, 28, 31]
+    assert sorted(f for f in os.listdir(looped.run_dir.ckpt_dir) if f.endswith(".index")) == [
+        "ckpt-15.index", "ckpt-30.index", "ckpt-31.index"]
