@@ -53,7 +53,7 @@ def write_canvases(run):
     if not hasattr(run.generator, "steps") or not FLAGS.out.endswith(".png"):
         raise ConfigError("--canvases needs a GRAN run and a .png --out")
     key = random_streams.key(FLAGS.seed, random_streams.SAMPLE_CLI)
-    z = tf.random.stateless_normal([FLAGS.n, *run.generator.z_shape], key)
+    z = random_streams.standard_normal([FLAGS.n, *run.generator.z_shape], key)
     _, canvases = run.generator(z, training=False, return_canvases=True)  # [T, n, H, W, C]
     by_sample = np.swapaxes(np.asarray(canvases), 0, 1).reshape(-1, *canvases.shape[2:])
     plots.save_png(plots.image_grid(by_sample, nrow=run.generator.steps), FLAGS.out)

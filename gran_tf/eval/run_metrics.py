@@ -80,7 +80,7 @@ class EvalContext:
 
     def samples(self, n):
         """n generator samples from a seeded z (inference-mode BN), as NumPy."""
-        z = tf.random.stateless_normal([n, *self.generator.z_shape], random_streams.key(self.seed, random_streams.EVALUATION))
+        z = random_streams.standard_normal([n, *self.generator.z_shape], random_streams.key(self.seed, random_streams.EVALUATION))
         return np.concatenate([np.asarray(self.generator(z[i:i + _SAMPLE_BATCH], training=False))
                                for i in range(0, n, _SAMPLE_BATCH)])
 

@@ -56,12 +56,12 @@ class SampleSource:
     def fixed_z(self):
         """The grid's latents: the same at every step of a run."""
         key = random_streams.key(self.seed, random_streams.SAMPLE_GRID)
-        return tf.random.stateless_normal([self.n_samples, *self.generator.z_shape], key)
+        return random_streams.standard_normal([self.n_samples, *self.generator.z_shape], key)
 
 
 def point_samples(source, n=_N_POINTS):
     key = random_streams.key(source.seed, random_streams.POINT_SAMPLES)
-    z = tf.random.stateless_normal([n, *source.generator.z_shape], key)
+    z = random_streams.standard_normal([n, *source.generator.z_shape], key)
     fake = np.asarray(generate(source.generator, z))
     data = source.data
     if data.name in POINT_DATASETS:

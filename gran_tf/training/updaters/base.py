@@ -48,9 +48,8 @@ def replica_slice(global_tensor, local_batch):
 
 
 def sample_z(state, step, stream, local_batch):
-    z = tf.random.stateless_normal(
-        [state.global_batch_size, *state.generator.z_shape], draw_seed(state, step, stream)
-    )
+    z = random_streams.standard_normal([state.global_batch_size, *state.generator.z_shape],
+                                       draw_seed(state, step, stream))
     return replica_slice(z, local_batch)
 
 
