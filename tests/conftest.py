@@ -1,5 +1,6 @@
 """Shared test setup: quiet TF logs, two logical CPU devices for mirrored-strategy tests."""
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRAN_TF_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "gran_tf"))
@@ -162,3 +163,87 @@ def assert_one_line_error():
     """``assert_one_line_error(completed_process, needle)``: a CLI refused with exit 2 and one
     ``error:`` line on stderr that contains ``needle``."""
     return _assert_one_line_error
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CLI_FLAGS = {}  # "gran_tf.cli.<name>" -> the absl Flag objects that module defines
+
+
+def _cli_flags_registered(module_name):
+    """Leaves exactly ``module_name``'s flags registered among the commands' (they share names:
+    --model_dir, --out, --seed..., which absl refuses to define twice in one process); imports it
+    the first time, with no other command's flags registered."""
+    import importlib
+
+    from absl import flags
+
+    registry = flags.FLAGS
+    for name in [n for n in sys.modules if n.startswith("gran_tf.cli.")]:  # imported outside this helper
+        _CLI_FLAGS.setdefault(name, registry.get_flags_for_module(name))
+    if module_name not in _CLI_FLAGS:
+        _CLI_FLAGS[module_name] = []  # while it imports, no command's flags are registered
+    own = _CLI_FLAGS[module_name]
+    for flag in [f for name, fs in _CLI_FLAGS.items() if name != module_name for f in fs]:
+        if flag.name in registry and registry[flag.name] is flag:
+            delattr(registry, flag.name)
+    if module_name not in sys.modules:
+        importlib.import_module(module_name)
+        own.extend(registry.get_flags_for_module(module_name))
+    for flag in own:
+        if flag.name not in registry:
+            registry[flag.name] = flag
+            registry.register_flag_by_module(module_name, flag)
+
+
+def _run_cli(name, *args, env=None):
+    """``gran-<name> *args`` (the console script, ``gran_tf.cli.<name>.run()``) in this process,
+    as a CompletedProcess: absl parses ``args`` afresh (flags unparsed before and after, so no
+    value of an earlier call survives), gin starts and ends empty, stdout and stderr are captured,
+    the exit code is SystemExit's (absl exits 0 after ``main``; a refusal, 2), the working directory
+    is the checkout's, ``env`` is set in os.environ for the call. Any other exception propagates."""
+    import contextlib
+    import io
+    import subprocess
+
+    from absl import flags
+
+    module_name = f"gran_tf.cli.{name}"
+    _cli_flags_registered(module_name)
+    argv = [f"gran-{name.replace('_', '-')}", *(str(a) for a in args)]
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = {k: os.environ.get(k) for k in env or {}}
+    saved_argv, saved_cwd = sys.argv, os.getcwd()
+    code = 0
+    flags.FLAGS.unparse_flags()
+    gin.clear_config()
+    try:
+        os.environ.update(env or {})
+        os.chdir(ROOT)
+        sys.argv = argv
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                sys.modules[module_name].run()
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+                if isinstance(exit_.code, str):
+                    print(exit_.code, file=sys.stderr)
+    finally:
+        sys.argv = saved_argv
+        os.chdir(saved_cwd)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        flags.FLAGS.unparse_flags()
+        gin.clear_config()
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """``run_cli(name, *args, env=None) -> CompletedProcess``: the command ``gran-<name>``
+    (gran_tf.cli.<name>) run in this process with ``args`` as its command line: its exit code,
+    stdout and stderr, as a subprocess would give them without TensorFlow's seconds of start-up.
+    Tests of the process itself (signals, start-up noise, console scripts) launch one instead."""
+    return _run_cli
