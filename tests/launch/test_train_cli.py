@@ -1,4 +1,6 @@
-"""launch/train.py as a user runs it: exit codes, one-line errors, the run directory."""
+"""gran-train as a user runs it: exit codes, one-line errors, the run directory (in-process, by
+``run_cli``; TensorFlow's start-up lines before an error, in a process of its own)."""
+import functools
 import json
 import os
 import re
@@ -13,13 +15,13 @@ TINY = ["--gin_file=ring", "--gin_param=Trainer.total_steps = 4", "--gin_param=T
         "--gin_param=MLPDiscriminator.hidden = (8,)"]
 
 
-def train(*args, cwd=ROOT):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, os.path.join(ROOT, "launch", "train.py"), *args],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+@pytest.fixture
+def train(run_cli):
+    """``train(*args)``: gran-train with ``args`` (run_cli)."""
+    return functools.partial(run_cli, "train")
 
 
-def test_ring_run_writes_a_complete_run_directory(tmp_path):
+def test_ring_run_writes_a_complete_run_directory(train, tmp_path):
     run = tmp_path / "ring"
     result = train(f"--model_dir={run}", *TINY)
     assert result.returncode == 0, result.stderr
@@ -56,7 +58,7 @@ def demo_coverage(stdout):
     return {label: (int(covered), int(modes)) for label, covered, modes in found}
 
 
-def test_the_embedded_default_trains_a_gan_and_an_unrolled_gan_side_by_side(tmp_path):
+def test_the_embedded_default_trains_a_gan_and_an_unrolled_gan_side_by_side(train, tmp_path):
     shrink = TINY[1:] + ["--gin_param=Trainer.steps_per_loop = 2", "--gin_param=Trainer.sample_every = 2",
                          "--gin_param=Trainer.checkpoint_every = 4", "--gin_param=Trainer.eval_every = 2",
                          "--gin_param=Trainer.eval_samples = 200"]
@@ -75,7 +77,7 @@ def test_the_embedded_default_trains_a_gan_and_an_unrolled_gan_side_by_side(tmp_
 
 
 @pytest.mark.slow
-def test_the_embedded_default_shows_unrolling_cover_the_ring_that_the_gan_collapses_on(tmp_path):
+def test_the_embedded_default_shows_unrolling_cover_the_ring_that_the_gan_collapses_on(train, tmp_path):
     """The default at full length (about a minute on 2 idle cores): the picture's point, in numbers."""
     result = train(f"--model_dir={tmp_path}")
     assert result.returncode == 0, result.stderr
@@ -83,7 +85,7 @@ def test_the_embedded_default_shows_unrolling_cover_the_ring_that_the_gan_collap
     assert coverage["GAN (K = 0)"][0] <= 2 and coverage["Unrolled GAN (K = 10)"] == (8, 8), result.stdout
 
 
-def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(tmp_path, assert_one_line_error):
+def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(train, tmp_path, assert_one_line_error):
     run = tmp_path / "run"
     assert_one_line_error(train(f"--model_dir={run}", "--gin_param=Trainer.dataset = 'nope'"), "nope")
     assert_one_line_error(train(f"--model_dir={run}", "--gin_param=Trainer.batch_size = = 3"), "gin")
@@ -95,7 +97,7 @@ def test_bad_input_gives_one_error_line_exit_2_and_writes_nothing(tmp_path, asse
     assert not run.exists()
 
 
-def test_a_run_dir_of_another_config_is_refused(tmp_path, assert_one_line_error):
+def test_a_run_dir_of_another_config_is_refused(train, tmp_path, assert_one_line_error):
     run = tmp_path / "run"
     assert train(f"--model_dir={run}", *TINY).returncode == 0
     before = (run / "metrics.jsonl").read_text()
@@ -103,7 +105,7 @@ def test_a_run_dir_of_another_config_is_refused(tmp_path, assert_one_line_error)
     assert (run / "metrics.jsonl").read_text() == before
 
 
-def test_a_torn_run_record_is_refused_in_one_line_before_anything_is_written(tmp_path, assert_one_line_error):
+def test_a_torn_run_record_is_refused_in_one_line_before_anything_is_written(train, tmp_path, assert_one_line_error):
     run = tmp_path / "run"
     assert train(f"--model_dir={run}", *TINY).returncode == 0
     (run / "run.json").write_text((run / "run.json").read_text()[:40])  # a write cut short
