@@ -1,8 +1,6 @@
 """The user's own data: image folders, array files and arrays from Python (issue #26)."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -244,12 +242,10 @@ def test_an_array_from_python_trains_and_its_run_asks_for_it_again(tmp_path):
         load_run(str(tmp_path / "run"), data=points[:100])
 
 
-def test_gran_train_on_a_missing_folder_is_one_line_and_writes_nothing(tmp_path):
+def test_gran_train_on_a_missing_folder_is_one_line_and_writes_nothing(tmp_path, run_cli):
     run_dir = tmp_path / "run"
-    done = subprocess.run([sys.executable, "launch/train.py", "--gin_file=gin/folder_dcgan.gin",
-                           f"--gin_param=image_folder.path = '{tmp_path / 'nowhere'}'", f"--model_dir={run_dir}"],
-                          capture_output=True, text=True, timeout=300,
-                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    done = run_cli("train", "--gin_file=gin/folder_dcgan.gin", f"--gin_param=image_folder.path = '{tmp_path / 'nowhere'}'",
+                   f"--model_dir={run_dir}")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: image folder") and "does not exist" in done.stderr
     assert not run_dir.exists()

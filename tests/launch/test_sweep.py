@@ -127,7 +127,7 @@ def test_final_eval_reads_runs_on_any_tensorflow_filesystem():
     assert sweep.final_eval("ram://sweep/none") is None
 
 
-def test_dry_run_prints_commands_that_a_scheduler_runs_and_table_only_tabulates(tmp_path, capsys):
+def test_dry_run_prints_commands_that_a_scheduler_runs_and_table_only_tabulates(tmp_path, capsys, run_cli):
     out = tmp_path / "sweep"
     args = ["--configs", "ring", "ring_unrolled1", "--seeds", "2", "--steps", "3", "--eval_samples", "100",
             "--out", str(out), *TINY]
@@ -137,9 +137,8 @@ def test_dry_run_prints_commands_that_a_scheduler_runs_and_table_only_tabulates(
     assert {c[2] for c in commands} == {f"--model_dir={out / cfg / f'seed{s}'}" for cfg in ("ring", "ring_unrolled1")
                                         for s in (0, 1)}
     assert not out.exists()  # nothing trained, nothing written
-    # A "cluster" runs one of them as given (the console script is gran_tf.cli.train's run()).
-    job = subprocess.run([sys.executable, "-m", "gran_tf.cli.train", *commands[0][1:]], capture_output=True,
-                         text=True, env=QUIET, timeout=300)
+    # A "cluster" runs one of them as given (the console script gran-train is gran_tf.cli.train's run()).
+    job = run_cli("train", *commands[0][1:])
     assert job.returncode == 0, job.stderr
     assert sweep.main([*args, "--table_only"]) == 0
     summary = json.loads((out / "summary.json").read_text())["summary"]

@@ -1,8 +1,6 @@
 """gran_tf's Keras callbacks: a run trained with ``fit`` is a run directory that the CLI reads."""
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import pytest
@@ -12,11 +10,9 @@ from gran_tf.eval import run_metrics
 from gran_tf.eval.loading import load_run
 from gran_tf.training.callbacks import Evaluate, RunDirectory, SampleGrid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def test_a_fit_run_directory_is_read_by_gran_evaluate(ring_trainer, tmp_path):
-    trainer = ring_trainer("networks")
+def test_a_fit_run_directory_is_read_by_gran_evaluate(ring_trainer, tmp_path, run_cli):
+    trainer = ring_trainer("networks", ["Trainer.steps_per_loop = 5"])  # fit runs 5 steps per execution
     gan, run = trainer.gan, tmp_path / "fit_run"
     evaluate = Evaluate(["modes"], "ring", n_samples=200, directory=str(run))
     early = keras.callbacks.EarlyStopping(monitor="eval/modes/hq_percent", mode="max", patience=5)
@@ -37,9 +33,7 @@ def test_a_fit_run_directory_is_read_by_gran_evaluate(ring_trainer, tmp_path):
     # The exported generator is the trained one: the same evaluation as the step-10 record.
     assert run_metrics.evaluate(loaded.context(n_samples=200), ["modes"]) == \
         {k[len("eval/"):]: v for k, v in evals[-1].items() if k.startswith("eval/")}
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "launch", "evaluate.py"), f"--model_dir={run}",
-                             "--metrics=modes", "--n_samples=200"], capture_output=True, text=True, env=env, timeout=300)
+    result = run_cli("evaluate", f"--model_dir={run}", "--metrics=modes", "--n_samples=200")
     assert result.returncode == 0, result.stderr
     assert json.load(open(run / "eval_10.json"))["eval/modes/modes_covered"] == evals[-1]["eval/modes/modes_covered"]
 
