@@ -1,7 +1,7 @@
 """Where the ring step's time goes (#29 §1): data, the update's kernels, the two optimizers, the
 in-graph loop and the per-call dispatch, for the Unrolled GAN ring setting of bench/peer_unrolled.py.
 
-    python bench/ring_step_profile.py [--ks 0 10] [--steps 200] [--rounds 5]
+    python bench/ring_step_profile.py [--ks 0 10] [--steps 200] [--rounds 5] [--threads 1]
 
 For each K, one Trainer (peer_unrolled's bindings: G 256-128-128-2, D 2-128-128-1, batch 512,
 second-order unrolled Adam, D first, G's own loss at θD^K) is timed in these programs, each in
@@ -14,7 +14,10 @@ interleaved rounds (the fastest round counts), all in milliseconds per step:
 - ``update, fixed batch``: ``GANModel.update`` on one batch, 50 times in one ``tf.function`` loop
   (the kernels of both players' steps, optimizers included, no data);
 - ``optimizers``: both players' Adam ``apply_gradients`` on constant gradients, 50 times in one
-  loop.
+  loop;
+- ``latent draws``: the step's two latents (2 x batch x z_dim) from ``random_streams.standard_normal``
+  (Box–Muller of Philox uniforms), and, for comparison, ``tf.random.stateless_normal``'s kernel,
+  which drew them before.
 
 The derived rows split the 1-step/call time: dispatch = 1 step/call − 50 steps/call; data; the
 optimizers; the update's other kernels = update − optimizers; loop overhead = 50 steps/call −
@@ -29,6 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peer_unrolled import build_gran  # noqa: E402  (bench/ helper: the ring trainer of the peer setting)
+
+from gran_tf import random_streams  # noqa: E402
 
 LOOP = 50
 
@@ -61,7 +66,16 @@ def programs(k, steps):
     update = looped(lambda: gan.update(batch))
     optimizers = looped(lambda: [gan.g_optimizer.apply_gradients(pairs[0]), gan.d_optimizer.apply_gradients(pairs[1]),
                                  tf.constant(0.0)][-1])
-    for fn in (data, update, optimizers):  # trace
+    z_shape = [fifty.batch_size, *gan.generator.z_shape]
+    draws = tf.Variable(0, dtype=tf.int64)  # a fresh key per draw: nothing for Grappler to fold
+
+    def two_latents(draw):
+        return lambda: [draw(z_shape, tf.stack([tf.constant(0, tf.int64), draws.assign_add(1)]))[0, 0]
+                        for _ in range(2)][-1]
+
+    latents = looped(two_latents(random_streams.standard_normal))
+    old_latents = looped(two_latents(tf.random.stateless_normal))
+    for fn in (data, update, optimizers, latents, old_latents):  # trace
         tf.nest.map_structure(lambda t: t.numpy(), fn())
 
     def per_step(fn, calls):
@@ -77,6 +91,8 @@ def programs(k, steps):
         "data": lambda: per_step(data, steps // LOOP),
         "update, fixed batch": lambda: per_step(update, steps // LOOP),
         "optimizers": lambda: per_step(optimizers, steps // LOOP),
+        "latent draws": lambda: per_step(latents, steps // LOOP),
+        "latent draws, tf.random.stateless_normal": lambda: per_step(old_latents, steps // LOOP),
     }
 
 
@@ -91,7 +107,13 @@ def main():
     parser.add_argument("--ks", type=int, nargs="+", default=[0, 10])
     parser.add_argument("--steps", type=int, default=200, help="steps per round (a multiple of 50)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="TF intra- and inter-op threads; 0 = TF's default")
     args = parser.parse_args()
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     columns = {}
     for k in args.ks:
         timed = programs(k, args.steps)

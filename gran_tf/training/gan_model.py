@@ -191,8 +191,14 @@ class GANModel(keras.Model):
     def fit(self, x=None, y=None, batch_size=None, epochs=1, shuffle=True, **kwargs):
         """``keras.Model.fit``, with the batches an updater takes per step grouped for it. Arrays
         are batched (``batch_size``, default 32; partial batches dropped) and, with ``shuffle``,
-        reshuffled every epoch with the model's seed."""
+        reshuffled every epoch with the model's seed. ``steps_per_epoch`` must be a multiple of
+        ``compile``'s ``steps_per_execution``."""
         count = self.updater.batches_per_step
+        steps_per_epoch = kwargs.get("steps_per_epoch")
+        if steps_per_epoch and steps_per_epoch % self.steps_per_execution:
+            # Keras would run whole executions: an epoch of 5 steps would train 50
+            raise ConfigError(f"fit: steps_per_epoch ({steps_per_epoch}) is not a multiple of the model's "
+                              f"steps_per_execution ({self.steps_per_execution})")
         if isinstance(x, np.ndarray):
             x = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
             if shuffle:

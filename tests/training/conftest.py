@@ -7,8 +7,9 @@ from gran_tf.training.updaters import BRC, Alternating, Proximal, Unrolled
 from gran_tf.training.updaters.brc import lwcl_brc
 
 # A ring run small enough for a unit test (batch 16, 8-unit MLPs).
+# One step per call (the point configs ship loops of 50): tests that want loops ask for them.
 TINY_RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
-             "MLPDiscriminator.hidden = (8,)"]
+             "MLPDiscriminator.hidden = (8,)", "Trainer.steps_per_loop = 1"]
 # SGD at 0.05 for both players: unlike Adam, SGD is not invariant to the gradient's scale, so a
 # wrong cross-replica loss scaling shows.
 SGD = ["Trainer.g_optimizer = @g/keras.optimizers.SGD", "Trainer.d_optimizer = @d/keras.optimizers.SGD",

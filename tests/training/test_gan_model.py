@@ -178,6 +178,11 @@ def test_bad_settings_are_config_errors():
         gan.compile(g_optimizer=opt, d_optimizer=opt)
     with pytest.raises(ConfigError, match="steps_per_execution must be an integer"):
         gan.compile(steps_per_execution=2.5)
+    gan.compile(steps_per_execution=4)
+    with pytest.raises(ConfigError, match=r"steps_per_epoch \(6\) is not a multiple of the model's "
+                                          r"steps_per_execution \(4\)"):
+        gan.fit(np.zeros([32, 2], np.float32), batch_size=4, steps_per_epoch=6, verbose=0)
+    assert int(gan.step.numpy()) == 0
     with pytest.raises(ConfigError, match="GANModel.seed must be an integer"):
         GANModel(gan.generator, gan.discriminator, seed="a")
     with pytest.raises(ConfigError, match="Alternating.n_disc must be >= 1"):

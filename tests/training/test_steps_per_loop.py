@@ -10,7 +10,7 @@ from gran_tf.distribute import make_strategy
 from gran_tf.training.trainer import Trainer
 
 RING = ["Trainer.batch_size = 16", "MLPGenerator.z_dim = 4", "MLPGenerator.hidden = (8,)",
-        "MLPDiscriminator.hidden = (8,)"]
+        "MLPDiscriminator.hidden = (8,)", "Trainer.steps_per_loop = 1"]  # the point configs ship 50
 UPDATERS = {
     "alternating": ["Trainer.updater = @Alternating()", "Alternating.n_disc = 2"],
     "unrolled": ["Trainer.updater = @Unrolled()", "Unrolled.steps = 2"],
