@@ -22,7 +22,14 @@ interleaved rounds (the fastest round counts), all in milliseconds per step:
 The derived rows split the 1-step/call time: dispatch = 1 step/call − 50 steps/call; data; the
 optimizers; the update's other kernels = update − optimizers; loop overhead = 50 steps/call −
 data − update (what the in-graph loop and the iterator hand-off add). Prints a markdown table.
+
+``--ops N`` adds, per K, the N op types of most kernel time in a ``tf.profiler`` trace of
+``--steps`` steps of the 50-steps/call trainer (the executor's compute threads only; tf.data's
+own threads run beside them): ms per step, ops per step and the share of all kernel time.
 """
+import collections
+import glob
+import tempfile
 import argparse
 import os
 import sys
@@ -96,6 +103,43 @@ def programs(k, steps):
     }
 
 
+def op_times(trainer, steps):
+    """{op type: (ms per step, ops per step)} of the executor's compute threads in a tf.profiler
+    trace of ``steps`` training steps."""
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    logdir = tempfile.mkdtemp(prefix="ring_step_trace_")
+    tf.profiler.experimental.start(logdir)
+    trainer.train_steps(steps)
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    with open(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)[0], "rb") as f:
+        space.ParseFromString(f.read())
+    ms, count = collections.Counter(), collections.Counter()
+    for plane in space.planes:
+        names = {key: meta.name for key, meta in plane.event_metadata.items()}
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = names.get(event.metadata_id, "")
+                if ":" in name and "::" not in name:  # "<node>:<op type>", not "ExecutorState::Process"
+                    op = name.rsplit(":", 1)[1]
+                    ms[op] += event.duration_ps / 1e9 / steps
+                    count[op] += 1 / steps
+    return {op: (ms[op], count[op]) for op in ms}
+
+
+def print_op_table(k, times, top):
+    total = sum(t for t, _ in times.values())
+    print(f"\nK = {k}: kernel time by op type, {total:.2f} ms per step in all\n")
+    print("| op type | ms per step | ops per step | share |")
+    print("|---|---:|---:|---:|")
+    for op, (t, n) in sorted(times.items(), key=lambda item: -item[1][0])[:top]:
+        print(f"| {op} | {t:.3f} | {n:.1f} | {100 * t / total:.1f} % |")
+
+
 def seconds(trainer, steps):
     start = time.perf_counter()
     trainer.train_steps(steps)
@@ -108,15 +152,18 @@ def main():
     parser.add_argument("--steps", type=int, default=200, help="steps per round (a multiple of 50)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=0, help="TF intra- and inter-op threads; 0 = TF's default")
+    parser.add_argument("--ops", type=int, default=0, help="also print the N op types of most kernel time")
     args = parser.parse_args()
     if args.threads:
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    columns = {}
+    columns, ops = {}, {}
     for k in args.ks:
         timed = programs(k, args.steps)
+        if args.ops:
+            ops[k] = op_times(build_gran(k, LOOP, warmup=2 * LOOP), args.steps)
         best = {name: float("inf") for name in timed}
         for _ in range(args.rounds):
             for name, fn in timed.items():
@@ -132,6 +179,8 @@ def main():
     print("|---|" + "---:|" * len(columns))
     for name in names:
         print(f"| {name} | " + " | ".join(f"{columns[k][name]:.2f}" for k in columns) + " |")
+    for k, times in ops.items():
+        print_op_table(k, times, args.ops)
 
 
 if __name__ == "__main__":
