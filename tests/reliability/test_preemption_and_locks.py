@@ -1,6 +1,7 @@
 """Preemption (SIGTERM, SIGINT), the run-directory lock and settings refused before any write,
 as a user meets them through ``launch/train.py``: exit code, one line, and a run directory that
-resumes bit-exactly."""
+resumes bit-exactly. The trainings that are signalled, killed or compared bit for bit run in
+processes of their own (one thread each); a second command meeting a lock runs in-process (run_cli)."""
 import json
 import os
 import signal
@@ -30,6 +31,16 @@ def start(model_dir, *params):
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV)
 
 
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The uninterrupted run of LONG (one step per call) that every interrupted run must equal."""
+    run = tmp_path_factory.mktemp("straight") / "run"
+    done = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG], capture_output=True, text=True, cwd=ROOT, env=ENV,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    return run
+
+
 def signal_after_first_log(process, signum):
     """Waits for the first progress line (the step is compiled and running), then signals."""
     for line in process.stdout:
@@ -44,7 +55,7 @@ def signal_after_first_log(process, signum):
 @pytest.mark.parametrize("signum,loop", [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 10)],
                          ids=["SIGTERM", "SIGINT", "SIGTERM-10-steps-per-loop"])
 def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tmp_path, signum, loop, one_error_line,
-                                                                           assert_same_exported_generator):
+                                                                           assert_same_exported_generator, straight):
     """With steps_per_loop, the stop comes at a loop's end; the resumed run, looped, equals the
     uninterrupted one-step-per-call run exactly."""
     run = tmp_path / "interrupted"
@@ -63,22 +74,17 @@ def test_a_stop_signal_checkpoints_the_step_and_the_rerun_resumes_bit_exactly(tm
                              cwd=ROOT, env=ENV, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed from {run / 'ckpt' / f'ckpt-{step}'} at step {step}" in resumed.stdout
-    straight = tmp_path / "straight"
-    done = subprocess.run([*TRAIN, f"--model_dir={straight}", *LONG], capture_output=True, text=True,
-                          cwd=ROOT, env=ENV, timeout=300)
-    assert done.returncode == 0, done.stderr
     assert_same_exported_generator(run, straight)
 
 
-def test_a_second_training_on_a_locked_run_directory_is_refused_untouched(tmp_path, one_error_line):
+def test_a_second_training_on_a_locked_run_directory_is_refused_untouched(tmp_path, one_error_line, run_cli):
     run = tmp_path / "run"
     first = start(run, "--gin_param=Trainer.total_steps = 10000000")  # still training when the second starts
     for line in first.stdout:
         if line.startswith("step "):
             break
     before = {p: os.path.getmtime(run / p) for p in ("config.gin", "versions.json")}
-    second = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG, "--gin_param=Trainer.total_steps = 10000000"],
-                            capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
+    second = run_cli("train", *TRAIN[2:], f"--model_dir={run}", *LONG, "--gin_param=Trainer.total_steps = 10000000")
     assert first.poll() is None, "the first training ended before the second could meet its lock"
     first.send_signal(signal.SIGTERM)
     first.communicate(timeout=120)
@@ -88,7 +94,7 @@ def test_a_second_training_on_a_locked_run_directory_is_refused_untouched(tmp_pa
     assert {p: os.path.getmtime(run / p) for p in before} == before
 
 
-def test_the_lock_file_of_a_killed_run_is_taken_over(tmp_path):
+def test_the_lock_file_of_a_killed_run_is_taken_over(tmp_path, run_cli):
     run = tmp_path / "run"
     killed = start(run, "--gin_param=Trainer.total_steps = 10000000")
     for line in killed.stdout:
@@ -97,8 +103,7 @@ def test_the_lock_file_of_a_killed_run_is_taken_over(tmp_path):
     killed.kill()
     killed.communicate(timeout=60)
     assert (run / ".lock").read_text().strip() == str(killed.pid)
-    again = subprocess.run([*TRAIN, f"--model_dir={run}", *LONG[:-1], "--gin_param=Trainer.total_steps = 40"],
-                           capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
+    again = run_cli("train", *TRAIN[2:], f"--model_dir={run}", *LONG[:-1], "--gin_param=Trainer.total_steps = 40")
     assert again.returncode == 0, again.stderr
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 40
