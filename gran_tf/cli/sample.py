@@ -8,7 +8,6 @@
 raw samples under the key ``samples`` (the format battle.py --samples_npz reads).
 """
 import numpy as np
-import tensorflow as tf
 from absl import flags
 
 from gran_tf import random_streams
