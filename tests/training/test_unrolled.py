@@ -155,8 +155,8 @@ def test_functional_adam_is_keras_adam_and_leaves_the_optimizer_alone(float32_pa
 
 @pytest.mark.slow  # XLA compilation of the unrolled step takes ~20-40 s on 2 CPU cores
 def test_jit_compiled_unrolled_step_trains(ring_trainer, weights):
-    # Not compared number for number with the plain step: under XLA on CPU
-    # tf.random.stateless_normal picks another algorithm, so the latents differ.
+    # Not compared number for number with the plain step: XLA's Philox gives other bits for
+    # the same key, so the latents differ (docs/environment.md#latent-draws).
     jit = ring_trainer("jit", ["Trainer.jit_compile = True"], updater=Unrolled(steps=2))
     initial = weights(ring_trainer("initial"))
     metrics = jit.train_steps(2)
