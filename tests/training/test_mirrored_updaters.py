@@ -25,8 +25,8 @@ def assert_mirrored_equals_single(make, weights, d_steps):
     mirrored = make("mirrored", strategy=make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"]))
     assert mirrored.strategy.num_replicas_in_sync == 2
     mirrored_metrics = mirrored.train_steps(STEPS)
-    for key in single_metrics:
-        np.testing.assert_allclose(single_metrics[key], mirrored_metrics[key], rtol=1e-5)
+    for key in single_metrics:  # conftest's float32_paths: some metrics are near 0 (BRC's at ~2e-3)
+        np.testing.assert_allclose(single_metrics[key], mirrored_metrics[key], rtol=1e-5, atol=1e-6)
     initial = weights(make("initial"))
     assert max(np.abs(a - b).max() for a, b in zip(initial, weights(single))) > 1e-3  # training moved them
     for a, b in zip(weights(single), weights(mirrored)):
